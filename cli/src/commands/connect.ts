@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { ApiClient } from '../lib/api.js';
+import type { Connection } from '../lib/api.js';
+import { parsePort } from '../lib/arguments.js';
+import { CliError, ExitCode } from '../lib/errors.js';
+import { loadProfile } from '../lib/profile.js';
+import { printJson, printLine } from '../lib/output.js';
+import { channelFor } from '../tunnel/channel.js';
+import { LocalListener } from '../tunnel/local-listener.js';
+
+interface ConnectOptions {
+  port?: number;
+  json?: boolean;
+}
+
+/** Ports people expect first; when taken, any free port will do unless --port insists. */
+const PREFERRED_PORTS: Record<string, number> = { postgres: 5433 };
+
+export function registerConnect(program: Command): void {
+  program
+    .command('connect')
+    .argument('<connection>', 'connection name (airlock connections list)')
+    .description('open a local port that tunnels every connection to CONNECTION through airlock')
+    .option('--port <port>', 'local port on 127.0.0.1 (default: 5433 for postgres, else any free port)', parsePort)
+    .option('--json', 'print the listening address as one JSON line, for scripts')
+    .action(async (name: string, options: ConnectOptions) => {
+      const profile = loadProfile();
+      const connection = await ApiClient.fromProfile(profile).getConnection(name);
+      if (!connection.agentConnected) {
+        throw new CliError(`agent "${connection.agent}" that serves connection "${name}" is offline`, ExitCode.Unreachable);
+      }
+      const channel = channelFor(profile);
+      const listener = new LocalListener(channel, name, {
+        onSessionError: (message) => process.stderr.write(`airlock: ${message}\n`),
+      });
+      const port = await listenOnPreferredPort(listener, options.port, PREFERRED_PORTS[connection.type]);
+      if (options.json) printJson({ connection: name, type: connection.type, host: '127.0.0.1', port });
+      else printLine(connectHelp(connection, port));
+      await waitForSignal();
+      await listener.close();
+      channel.close();
+    });
+}
+
+async function listenOnPreferredPort(listener: LocalListener, required: number | undefined, preferred: number | undefined): Promise<number> {
+  if (required !== undefined) {
+    return listener.listen('127.0.0.1', required).catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(`cannot listen on 127.0.0.1:${required}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : error.message}`);
+    });
+  }
+  if (preferred !== undefined) {
+    const port = await listener.listen('127.0.0.1', preferred).catch(() => undefined);
+    if (port !== undefined) return port;
+  }
+  return listener.listen('127.0.0.1', 0);
+}
+
+function connectHelp(connection: Connection, port: number): string {
+  const lines = [`Listening on 127.0.0.1:${port} for connection "${connection.name}" (${connection.type}). Each local connection gets its own session.`];
+  if (connection.type === 'postgres') {
+    lines.push('Connect with:', `  psql "host=127.0.0.1 port=${port} dbname=${connection.database ?? connection.name} sslmode=disable"`);
+    lines.push('No password is needed: the agent logs in to the database with its own credential.');
+  } else {
+    lines.push(`Point your client at 127.0.0.1:${port}.`);
+  }
+  lines.push('Press Ctrl-C to stop.');
+  return lines.join('\n');
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}

@@ -1,0 +1,106 @@
+// Runs the built `airlock` binary against FakeControlPlane, an in-process node:http stand-in for the
+// control plane's REST API (the real control plane is covered by the e2e tests).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { saveProfile } from '../lib/profile.js';
+import { ALICE, FakeControlPlane } from '../test/fake-control-plane.js';
+import { makeHome, runCli } from '../test/run-cli.js';
+
+let fake: FakeControlPlane;
+let home: ReturnType<typeof makeHome>;
+const airlock = (...args: string[]) => runCli(home.path, args);
+
+const CREATE = ['connections', 'create', 'pg-west', '--type', 'postgres', '--agent', 'west', '--host', 'db.internal'];
+
+beforeEach(async () => {
+  fake = await new FakeControlPlane().start();
+  home = makeHome();
+  saveProfile({ url: fake.url, token: ALICE.token }, { AIRLOCK_HOME: home.path });
+});
+
+afterEach(async () => {
+  await fake.stop();
+  home.remove();
+});
+
+describe('airlock connections', () => {
+  it('create sends the typed fields and warns when the agent is not connected', async () => {
+    const result = await airlock(
+      ...CREATE, '--port', '5432', '--database', 'shop', '--user', 'app', '--secret', 'env:PG_PASSWORD', '--tls-mode', 'require',
+    );
+
+    expect(result).toEqual({
+      code: 0,
+      stdout:
+        'Created connection pg-west: postgres db.internal:5432/shop via agent west\n' +
+        'Agent west is not connected yet; sessions will fail until it is.\n',
+      stderr: '',
+    });
+    expect(fake.requests.at(-1)?.body).toEqual({
+      name: 'pg-west', type: 'postgres', agent: 'west', host: 'db.internal', port: 5432,
+      database: 'shop', user: 'app', secret: 'env:PG_PASSWORD', tlsMode: 'require',
+    });
+  });
+
+  it.each(['0', '65536', '54x', '-1'])('create rejects port %s before calling the control plane', async (port) => {
+    const result = await airlock(...CREATE, '--port', port);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `airlock: option '--port <port>' argument '${port}' is invalid. The port must be an integer from 1 to 65535.\n`,
+    );
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('create rejects a secret that is not a reference', async () => {
+    const result = await airlock(...CREATE, '--port', '5432', '--secret', 'hunter2');
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Expected env:VAR or file:/absolute/path');
+  });
+
+  it('create rejects an unknown type', async () => {
+    const result = await airlock('connections', 'create', 'x', '--type', 'mysql', '--agent', 'east', '--host', 'h', '--port', '1');
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("airlock: option '--type <type>' argument 'mysql' is invalid. Allowed choices are postgres, tcp.\n");
+  });
+
+  it('create with an unknown agent exits 4 with the server’s message', async () => {
+    const result = await airlock('connections', 'create', 'x', '--type', 'tcp', '--agent', 'nope', '--host', 'h', '--port', '22');
+
+    expect(result).toEqual({ code: 4, stdout: '', stderr: 'airlock: agent "nope" does not exist\n' });
+  });
+
+  it('list shows a table, and --json the API objects', async () => {
+    const table = await airlock('connections', 'list');
+    const json = await airlock('connections', 'list', '--json');
+
+    expect(table.stdout.split('\n').map((l) => l.replace(/ {2,}/g, ' | '))).toEqual([
+      'NAME | TYPE | TARGET | USER | AGENT | AGENT CONNECTED',
+      'pg-prod | postgres | 10.0.0.5:5432/shop | app | east | yes',
+      '',
+    ]);
+    expect(JSON.parse(json.stdout)).toEqual([
+      expect.objectContaining({ name: 'pg-prod', type: 'postgres', port: 5432, secretRef: 'env:PG_PASSWORD', agentConnected: true }),
+    ]);
+  });
+
+  it('show prints the details, --json the object, and an unknown name exits 4', async () => {
+    const text = await airlock('connections', 'show', 'pg-prod');
+    const json = await airlock('connections', 'show', 'pg-prod', '--json');
+    const missing = await airlock('connections', 'show', 'nope');
+
+    expect(text.stdout).toContain('Agent:     east (connected)\n');
+    expect(text.stdout).toContain('Secret:    env:PG_PASSWORD\n');
+    expect(text.stdout).toContain('TLS mode:  require\n');
+    expect(JSON.parse(json.stdout)).toMatchObject({ name: 'pg-prod', host: '10.0.0.5', database: 'shop' });
+    expect(missing).toEqual({ code: 4, stdout: '', stderr: 'airlock: connection "nope" does not exist\n' });
+  });
+
+  it('delete confirms', async () => {
+    const result = await airlock('connections', 'delete', 'pg-prod');
+
+    expect(result.stdout).toBe('Deleted connection pg-prod\n');
+    expect(fake.connections).toEqual([]);
+  });
+});

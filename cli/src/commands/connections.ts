@@ -1,0 +1,131 @@
+import { Option, type Command } from 'commander';
+import {
+  ApiClient,
+  CONNECTION_TYPES,
+  type Connection,
+  type ConnectionType,
+  type CreateConnectionInput,
+} from '../lib/api.js';
+import { parsePort, parseSecretRef } from '../lib/arguments.js';
+import {
+  addJsonOption,
+  emit,
+  humanTimestamp,
+  NONE,
+  printLine,
+  renderDetails,
+  renderTable,
+  yesNo,
+  type JsonOption,
+} from '../lib/output.js';
+
+interface CreateOptions extends JsonOption {
+  type: ConnectionType;
+  agent: string;
+  host: string;
+  port: number;
+  database?: string;
+  user?: string;
+  secret?: string;
+  tlsMode?: string;
+}
+
+export function registerConnections(program: Command): void {
+  const connections = program
+    .command('connections')
+    .description('connections: named targets (a database or TCP service) and the agent that reaches them');
+
+  addJsonOption(
+    connections
+      .command('create')
+      .argument('<name>', 'connection name, used by airlock connect NAME')
+      .description('define a target reachable through an agent')
+      .addOption(new Option('--type <type>', 'protocol').choices(CONNECTION_TYPES).makeOptionMandatory())
+      .requiredOption('--agent <name>', 'agent that reaches the target')
+      .requiredOption('--host <host>', 'target host, as the agent resolves it')
+      .requiredOption('--port <port>', 'target port (1-65535)', parsePort)
+      .option('--database <name>', 'database name (postgres)')
+      .option('--user <user>', 'user the agent logs in as')
+      .option('--secret <ref>', 'where the agent reads the password: env:VAR or file:/path', parseSecretRef)
+      .option('--tls-mode <mode>', 'TLS to the target (e.g. disable, require, verify-full)'),
+  ).action(async (name: string, options: CreateOptions) => {
+    const input: CreateConnectionInput = {
+      name,
+      type: options.type,
+      agent: options.agent,
+      host: options.host,
+      port: options.port,
+      ...(options.database !== undefined ? { database: options.database } : {}),
+      ...(options.user !== undefined ? { user: options.user } : {}),
+      ...(options.secret !== undefined ? { secret: options.secret } : {}),
+      ...(options.tlsMode !== undefined ? { tlsMode: options.tlsMode } : {}),
+    };
+    const created = await ApiClient.forCurrentProfile().createConnection(input);
+    emit(options, created, renderCreated);
+  });
+
+  addJsonOption(connections.command('list').description('list connections')).action(
+    async (options: JsonOption) => {
+      const list = await ApiClient.forCurrentProfile().listConnections();
+      emit(options, list, renderConnections);
+    },
+  );
+
+  addJsonOption(
+    connections.command('show').argument('<name>', 'connection name').description('show one connection'),
+  ).action(async (name: string, options: JsonOption) => {
+    const connection = await ApiClient.forCurrentProfile().getConnection(name);
+    emit(options, connection, renderConnection);
+  });
+
+  connections
+    .command('delete')
+    .argument('<name>', 'connection name')
+    .description('delete a connection')
+    .action(async (name: string) => {
+      await ApiClient.forCurrentProfile().deleteConnection(name);
+      printLine(`Deleted connection ${name}`);
+    });
+}
+
+function target(c: Connection): string {
+  return `${c.host}:${c.port}${c.database ? `/${c.database}` : ''}`;
+}
+
+function renderCreated(c: Connection): string {
+  const lines = [`Created connection ${c.name}: ${c.type} ${target(c)} via agent ${c.agent}`];
+  if (c.agentConnected === false) {
+    lines.push(`Agent ${c.agent} is not connected yet; sessions will fail until it is.`);
+  }
+  return lines.join('\n');
+}
+
+function renderConnections(connections: Connection[]): string {
+  if (connections.length === 0) {
+    return 'No connections yet. Create one with: airlock connections create NAME --type postgres --agent AGENT --host HOST --port PORT';
+  }
+  return renderTable(connections, [
+    { header: 'NAME', value: (c) => c.name },
+    { header: 'TYPE', value: (c) => c.type },
+    { header: 'TARGET', value: target },
+    { header: 'USER', value: (c) => c.user || NONE },
+    { header: 'AGENT', value: (c) => c.agent },
+    { header: 'AGENT CONNECTED', value: (c) => yesNo(c.agentConnected) },
+  ]);
+}
+
+function renderConnection(c: Connection): string {
+  return renderDetails([
+    ['Name', c.name],
+    ['ID', c.id],
+    ['Type', c.type],
+    ['Agent', `${c.agent} (${c.agentConnected ? 'connected' : 'not connected'})`],
+    ['Host', c.host],
+    ['Port', String(c.port)],
+    ['Database', c.database || NONE],
+    ['User', c.user || NONE],
+    ['Secret', c.secret || NONE],
+    ['TLS mode', c.tlsMode || NONE],
+    ['Created', humanTimestamp(c.createdAt)],
+  ]);
+}

@@ -1,0 +1,264 @@
+/**
+ * Typed client for the control plane's REST API (`/v1/...`, bearer token). Every failure becomes one
+ * of the CLI errors below, so a command never has to look at a status code or a socket error.
+ */
+import {
+  ApiError,
+  AuthError,
+  ControlPlaneUnreachableError,
+  NotFoundError,
+} from './errors.js';
+import { loadProfile, type Profile } from './profile.js';
+
+export {
+  ApiError,
+  AuthError,
+  CliError,
+  ControlPlaneUnreachableError,
+  ExitCode,
+  NotFoundError,
+  NotLoggedInError,
+  UsageError,
+} from './errors.js';
+
+export const DEFAULT_TIMEOUT_MS = 15_000;
+
+export interface WhoAmI {
+  subject: string;
+  role: string;
+}
+
+export interface Agent {
+  id: string;
+  name: string;
+  enrolled: boolean;
+  connected: boolean;
+  connectedAt: string | null;
+  lastSeenAt: string | null;
+  hostname: string | null;
+  version: string | null;
+  createdAt: string;
+}
+
+export interface CreatedAgent {
+  agent: Agent;
+  /** Shown once: the control plane keeps only its hash. */
+  joinToken: string;
+  joinTokenExpiresAt: string;
+  /** The exact command that starts the agent with this token. */
+  command: string;
+}
+
+export type ConnectionType = 'postgres' | 'tcp';
+export const CONNECTION_TYPES: readonly ConnectionType[] = ['postgres', 'tcp'];
+
+export interface CreateConnectionInput {
+  name: string;
+  type: ConnectionType;
+  /** Name of the agent that reaches the target. */
+  agent: string;
+  host: string;
+  port: number;
+  database?: string;
+  user?: string;
+  /** Where the agent finds the secret: `env:VAR` or `file:/path`. */
+  secret?: string;
+  tlsMode?: string;
+}
+
+export interface Connection {
+  id: string;
+  name: string;
+  type: ConnectionType;
+  agent: string;
+  agentConnected: boolean;
+  host: string;
+  port: number;
+  database: string | null;
+  user: string | null;
+  /** The secret reference (env:VAR or file:/path), never a secret value. */
+  secret: string | null;
+  tlsMode: string | null;
+  createdAt: string;
+}
+
+export interface Session {
+  id: string;
+  connection: string;
+  agent: string;
+  subject: string;
+  mode: string;
+  clientAddress: string | null;
+  status: string;
+  startedAt: string;
+  endedAt: string | null;
+  bytesFromClient: number;
+  bytesToClient: number;
+  error: { code: string; message: string } | null;
+}
+
+/** A recorded statement as the server sends it; field names are read defensively (see statements.ts). */
+export type RawStatement = Record<string, unknown>;
+
+export interface SessionDetail extends Session {
+  statements: RawStatement[];
+}
+
+export interface ListSessionsQuery {
+  limit?: number;
+  connection?: string;
+}
+
+export interface ApiClientOptions {
+  url: string;
+  token: string;
+  timeoutMs?: number;
+}
+
+export class ApiClient {
+  readonly url: string;
+  private readonly token: string;
+  private readonly timeoutMs: number;
+
+  constructor(options: ApiClientOptions) {
+    this.url = options.url.replace(/\/+$/, '');
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  static fromProfile(profile: Profile): ApiClient {
+    return new ApiClient({ url: profile.url, token: profile.token });
+  }
+
+  /** A client for the saved login (or AIRLOCK_URL / AIRLOCK_TOKEN); throws NotLoggedInError. */
+  static forCurrentProfile(env: NodeJS.ProcessEnv = process.env): ApiClient {
+    return ApiClient.fromProfile(loadProfile(env));
+  }
+
+  whoami(): Promise<WhoAmI> {
+    return this.request('GET', '/v1/whoami');
+  }
+
+  createAgent(name: string): Promise<CreatedAgent> {
+    return this.request('POST', '/v1/agents', { name });
+  }
+
+  listAgents(): Promise<Agent[]> {
+    return this.request<{ agents: Agent[] }>('GET', '/v1/agents').then((r) => r.agents);
+  }
+
+  async deleteAgent(name: string): Promise<void> {
+    await this.request('DELETE', `/v1/agents/${encodeURIComponent(name)}`);
+  }
+
+  createConnection(input: CreateConnectionInput): Promise<Connection> {
+    return this.request('POST', '/v1/connections', input);
+  }
+
+  listConnections(): Promise<Connection[]> {
+    return this.request<{ connections: Connection[] }>('GET', '/v1/connections').then((r) => r.connections);
+  }
+
+  getConnection(name: string): Promise<Connection> {
+    return this.request('GET', `/v1/connections/${encodeURIComponent(name)}`);
+  }
+
+  async deleteConnection(name: string): Promise<void> {
+    await this.request('DELETE', `/v1/connections/${encodeURIComponent(name)}`);
+  }
+
+  listSessions(query: ListSessionsQuery = {}): Promise<Session[]> {
+    const params = new URLSearchParams();
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.connection) params.set('connection', query.connection);
+    const search = params.size > 0 ? `?${params}` : '';
+    return this.request<{ sessions: Session[] }>('GET', `/v1/sessions${search}`).then((r) => r.sessions);
+  }
+
+  getSession(id: string): Promise<SessionDetail> {
+    return this.request('GET', `/v1/sessions/${encodeURIComponent(id)}`);
+  }
+
+  /** One authenticated JSON request; resolves to the parsed body (undefined when empty). */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.token}`,
+      accept: 'application/json',
+    };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(this.url + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      text = await response.text();
+    } catch (err) {
+      throw new ControlPlaneUnreachableError(this.url, describeFetchFailure(err, this.timeoutMs));
+    }
+    if (!response.ok) throw this.errorFor(response, text);
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiError(
+        `the control plane at ${this.url} answered ${method} ${path} with a body that is not JSON`,
+        response.status,
+        'invalid_response',
+      );
+    }
+  }
+
+  private errorFor(response: Response, text: string): ApiError {
+    const { code, message } = parseErrorBody(text, response);
+    if (response.status === 401) {
+      return new AuthError(
+        `the control plane refused your token (${message}); run airlock login`,
+        response.status,
+        code,
+        message,
+      );
+    }
+    if (response.status === 403) return new AuthError(message, response.status, code);
+    if (response.status === 404) return new NotFoundError(message, response.status, code);
+    return new ApiError(message, response.status, code);
+  }
+}
+
+function parseErrorBody(text: string, response: Response): { code: string; message: string } {
+  const fallback = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+  try {
+    const body = JSON.parse(text) as { error?: unknown; message?: unknown };
+    const code = typeof body.error === 'string' ? body.error : `http_${response.status}`;
+    const message = typeof body.message === 'string' && body.message ? body.message : `${code} (${fallback})`;
+    return { code, message };
+  } catch {
+    return { code: `http_${response.status}`, message: fallback };
+  }
+}
+
+/** Turns undici's `TypeError: fetch failed` into the socket-level reason a person can act on. */
+function describeFetchFailure(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+    return `no answer within ${timeoutMs / 1000}s`;
+  }
+  const cause = (err as { cause?: unknown })?.cause;
+  // A happy-eyeballs failure is an AggregateError with an empty message: its inner errors say why.
+  const candidates = [cause, ...nestedErrors(cause), err];
+  for (const candidate of candidates) {
+    if (candidate instanceof Error && candidate.message) return candidate.message;
+  }
+  for (const candidate of candidates) {
+    const code = (candidate as { code?: unknown })?.code;
+    if (typeof code === 'string') return code;
+  }
+  return String(err);
+}
+
+function nestedErrors(value: unknown): unknown[] {
+  const errors = (value as { errors?: unknown })?.errors;
+  return Array.isArray(errors) ? errors : [];
+}

@@ -1,0 +1,17 @@
+import { DomainError } from '../common/errors.js';
+
+export type EnrollmentRefusal = 'unknown_token' | 'expired' | 'already_used';
+
+/** A join token that cannot enrol an agent; `reason` lets the gateway answer in gRPC terms. */
+export class AgentEnrollmentError extends DomainError {
+  override readonly name = 'AgentEnrollmentError';
+  readonly code = 'enrollment_refused';
+  readonly httpStatus = 401;
+
+  constructor(
+    readonly reason: EnrollmentRefusal,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,35 @@
+import type { ConnectionType, TlsMode } from '../connections/connection.entity.js';
+
+/** The target an agent must reach for a session: references only, never secret values. */
+export interface OpenSessionConnection {
+  readonly id: string;
+  readonly name: string;
+  readonly type: ConnectionType;
+  readonly host: string;
+  readonly port: number;
+  readonly database: string | null;
+  readonly username: string | null;
+  /** `env:VAR` or `file:/abs/path`, resolved by the agent itself. */
+  readonly secretRef: string | null;
+  readonly tlsMode: TlsMode;
+}
+
+/** An order, pushed down an agent's control stream, to open one session. */
+export interface OpenSessionOrder {
+  readonly sessionId: string;
+  readonly connection: OpenSessionConnection;
+  readonly mode: 'tunnel' | 'exec';
+  readonly execSql?: string;
+  readonly execMaxRows?: number;
+  readonly subject: string;
+}
+
+/** A live control stream to one agent. The gateway implements it; the registry only holds it. */
+export interface AgentLink {
+  readonly agentId: string;
+  readonly agentName: string;
+  readonly connectedAt: Date;
+  openSession(order: OpenSessionOrder): void;
+  kill(sessionId: string, reason: string): void;
+  close(reason: string): void;
+}

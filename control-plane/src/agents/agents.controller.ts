@@ -1,0 +1,44 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ServerInfo } from '../common/server-info.js';
+import { AgentRegistry } from './agent-registry.js';
+import { AgentListView, CreatedAgentView, toAgentView } from './agent.views.js';
+import { AgentsService } from './agents.service.js';
+import { CreateAgentDto } from './dto/create-agent.dto.js';
+
+@ApiTags('agents')
+@ApiBearerAuth()
+@Controller('v1/agents')
+export class AgentsController {
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly registry: AgentRegistry,
+    @Inject(ServerInfo) private readonly server: ServerInfo,
+  ) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: CreatedAgentView, description: 'The agent and its one-time join token' })
+  async create(@Body() body: CreateAgentDto): Promise<CreatedAgentView> {
+    const created = await this.agents.create(body.name, body.joinTokenTtlSeconds);
+    return {
+      agent: toAgentView(created.agent, null),
+      joinToken: created.joinToken,
+      joinTokenExpiresAt: created.joinTokenExpiresAt.toISOString(),
+      command: `airlock-agent --url ${this.server.publicUrl} --join-token ${created.joinToken}`,
+    };
+  }
+
+  @Get()
+  @ApiOkResponse({ type: AgentListView, description: 'All agents, by name' })
+  async list(): Promise<AgentListView> {
+    const agents = await this.agents.list();
+    return { agents: agents.map((a) => toAgentView(a, this.registry.connectedAt(a.id))) };
+  }
+
+  @Delete(':name')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Deleted; a connected agent is disconnected' })
+  async delete(@Param('name') name: string): Promise<void> {
+    await this.agents.delete(name);
+  }
+}

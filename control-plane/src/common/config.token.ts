@@ -1,0 +1,2 @@
+/** Injection token of the frozen ControlPlaneConfig. */
+export const CONFIG = Symbol('ControlPlaneConfig');

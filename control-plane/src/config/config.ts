@@ -1,0 +1,130 @@
+import path from 'node:path';
+
+/** Where the control plane keeps its state. */
+export type DatabaseConfig =
+  | { readonly kind: 'postgres'; readonly url: string }
+  | { readonly kind: 'pglite'; readonly dataDir: string };
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export interface ControlPlaneConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly database: DatabaseConfig;
+  /** What CLIs and agents should dial. */
+  readonly publicUrl: string;
+  /** False when publicUrl was derived from host/port, so it may follow the port actually bound (port 0). */
+  readonly publicUrlExplicit: boolean;
+  /** A fixed admin token for dev and tests; when absent one is generated at first start. */
+  readonly bootstrapToken: string | undefined;
+  readonly logLevel: LogLevel;
+}
+
+/** Everything a caller may set explicitly; unset fields take the documented defaults. */
+export interface ConfigInput {
+  host?: string;
+  port?: number | string;
+  dataDir?: string;
+  databaseUrl?: string;
+  publicUrl?: string;
+  bootstrapToken?: string;
+  logLevel?: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+const MIN_BOOTSTRAP_TOKEN_LENGTH = 24;
+
+/** Reads the environment once; `overrides` (e.g. command-line flags) win over it. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigInput = {}): ControlPlaneConfig {
+  const fromEnv: ConfigInput = {
+    host: env.AIRLOCK_HOST,
+    port: env.AIRLOCK_PORT,
+    dataDir: env.AIRLOCK_DATA_DIR,
+    databaseUrl: env.DATABASE_URL,
+    publicUrl: env.AIRLOCK_PUBLIC_URL,
+    bootstrapToken: env.AIRLOCK_BOOTSTRAP_TOKEN,
+    logLevel: env.AIRLOCK_LOG_LEVEL,
+  };
+  return buildConfig({ ...withoutEmpty(fromEnv), ...withoutEmpty(overrides) });
+}
+
+/** Builds a validated, frozen config from explicit values (tests use this directly). */
+export function buildConfig(input: ConfigInput = {}): ControlPlaneConfig {
+  const host = input.host ?? '127.0.0.1';
+  const port = parsePort(input.port ?? 7070);
+  const dataDir = path.resolve(input.dataDir ?? './.airlock/control-plane');
+  const publicUrl = input.publicUrl === undefined ? defaultPublicUrl(host, port) : parsePublicUrl(input.publicUrl);
+  return Object.freeze({
+    host,
+    port,
+    dataDir,
+    database: Object.freeze(parseDatabase(input.databaseUrl, dataDir)),
+    publicUrl,
+    publicUrlExplicit: input.publicUrl !== undefined,
+    bootstrapToken: parseBootstrapToken(input.bootstrapToken),
+    logLevel: parseLogLevel(input.logLevel ?? 'info'),
+  });
+}
+
+/** A wildcard bind address is not something a client can dial, so advertise loopback instead. */
+export function defaultPublicUrl(host: string, port: number): string {
+  const dialable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const bracketed = dialable.includes(':') ? `[${dialable}]` : dialable;
+  return `http://${bracketed}:${port}`;
+}
+
+function parsePort(value: number | string): number {
+  const port = typeof value === 'number' ? value : Number(value.trim());
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`AIRLOCK_PORT must be an integer between 0 and 65535, got "${value}"`);
+  }
+  return port;
+}
+
+function parseDatabase(databaseUrl: string | undefined, dataDir: string): DatabaseConfig {
+  if (databaseUrl === undefined) return { kind: 'pglite', dataDir: path.join(dataDir, 'pglite') };
+  if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must start with postgres:// or postgresql://');
+  }
+  return { kind: 'postgres', url: databaseUrl };
+}
+
+function parsePublicUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`AIRLOCK_PUBLIC_URL is not a valid URL: "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`AIRLOCK_PUBLIC_URL must be an http:// or https:// URL, got "${value}"`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function parseBootstrapToken(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  // The token is only ever shown by its prefix, so it must be long enough to be both unique and unguessable.
+  if (value.length < MIN_BOOTSTRAP_TOKEN_LENGTH || /\s/.test(value)) {
+    throw new ConfigError(
+      `AIRLOCK_BOOTSTRAP_TOKEN must be at least ${MIN_BOOTSTRAP_TOKEN_LENGTH} characters without spaces`,
+    );
+  }
+  return value;
+}
+
+function parseLogLevel(value: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new ConfigError(`AIRLOCK_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
+  }
+  return value as LogLevel;
+}
+
+function withoutEmpty(input: ConfigInput): ConfigInput {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== '')) as ConfigInput;
+}

@@ -1,0 +1,39 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { CONNECTION_TYPES, TLS_MODES } from './connection.entity.js';
+import type { ConnectionDetails } from './connections.service.js';
+
+export class ConnectionView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ example: 'pg-prod' }) name!: string;
+  @ApiProperty({ enum: CONNECTION_TYPES }) type!: string;
+  @ApiProperty({ description: 'Name of the agent that reaches the target' }) agent!: string;
+  @ApiProperty({ description: 'Is that agent connected right now?' }) agentConnected!: boolean;
+  @ApiProperty() host!: string;
+  @ApiProperty() port!: number;
+  @ApiProperty({ type: String, nullable: true }) database!: string | null;
+  @ApiProperty({ type: String, nullable: true }) user!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Secret reference, e.g. env:PG_PASSWORD' }) secret!: string | null;
+  @ApiProperty({ enum: TLS_MODES }) tlsMode!: string;
+  @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
+}
+
+export class ConnectionListView {
+  @ApiProperty({ type: [ConnectionView] }) connections!: ConnectionView[];
+}
+
+export function toConnectionView({ connection, agentName, agentConnected }: ConnectionDetails): ConnectionView {
+  return {
+    id: connection.id,
+    name: connection.name,
+    type: connection.type,
+    agent: agentName,
+    agentConnected,
+    host: connection.host,
+    port: connection.port,
+    database: connection.database,
+    user: connection.username,
+    secret: connection.secretRef,
+    tlsMode: connection.tlsMode,
+    createdAt: connection.createdAt.toISOString(),
+  };
+}

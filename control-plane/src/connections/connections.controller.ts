@@ -1,0 +1,37 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ConnectionListView, ConnectionView, toConnectionView } from './connection.views.js';
+import { ConnectionsService } from './connections.service.js';
+import { CreateConnectionDto } from './dto/create-connection.dto.js';
+
+@ApiTags('connections')
+@ApiBearerAuth()
+@Controller('v1/connections')
+export class ConnectionsController {
+  constructor(private readonly connections: ConnectionsService) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: ConnectionView })
+  async create(@Body() body: CreateConnectionDto): Promise<ConnectionView> {
+    return toConnectionView(await this.connections.create(body));
+  }
+
+  @Get()
+  @ApiOkResponse({ type: ConnectionListView, description: 'All connections, by name' })
+  async list(): Promise<ConnectionListView> {
+    return { connections: (await this.connections.list()).map(toConnectionView) };
+  }
+
+  @Get(':name')
+  @ApiOkResponse({ type: ConnectionView })
+  async get(@Param('name') name: string): Promise<ConnectionView> {
+    return toConnectionView(await this.connections.describe(name));
+  }
+
+  @Delete(':name')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Deleted; recorded sessions are kept' })
+  async delete(@Param('name') name: string): Promise<void> {
+    await this.connections.delete(name);
+  }
+}

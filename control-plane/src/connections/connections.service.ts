@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { AgentRegistry } from '../agents/agent-registry.js';
+import { AgentsService } from '../agents/agents.service.js';
+import { CLOCK, type Clock } from '../common/clock.js';
+import { ConflictError, isUniqueViolation, NotFoundError } from '../common/errors.js';
+import { LOGGER, type StructuredLogger } from '../common/logger.js';
+import type { ConnectionEntity, ConnectionType, TlsMode } from './connection.entity.js';
+import { ConnectionsRepository } from './connections.repository.js';
+
+export interface NewConnection {
+  name: string;
+  type: ConnectionType;
+  /** Agent name. */
+  agent: string;
+  host: string;
+  port: number;
+  database?: string;
+  user?: string;
+  /** A reference (`env:VAR`, `file:/path`), already validated. */
+  secret?: string;
+  tlsMode?: TlsMode;
+}
+
+/** A connection with the agent that serves it, as listings show it. */
+export interface ConnectionDetails {
+  readonly connection: ConnectionEntity;
+  readonly agentName: string;
+  readonly agentConnected: boolean;
+}
+
+@Injectable()
+export class ConnectionsService {
+  constructor(
+    private readonly connections: ConnectionsRepository,
+    private readonly agents: AgentsService,
+    private readonly registry: AgentRegistry,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LOGGER) private readonly logger: StructuredLogger,
+  ) {}
+
+  async create(input: NewConnection): Promise<ConnectionDetails> {
+    const agent = await this.agents.findByName(input.agent);
+    const connection: ConnectionEntity = {
+      id: randomUUID(),
+      name: input.name,
+      type: input.type,
+      agentId: agent.id,
+      host: input.host,
+      port: input.port,
+      database: input.database ?? null,
+      username: input.user ?? null,
+      secretRef: input.secret ?? null,
+      tlsMode: input.tlsMode ?? 'prefer',
+      createdAt: this.clock.now(),
+    };
+    try {
+      await this.connections.insert(connection);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError(`connection "${input.name}" already exists`);
+      throw error;
+    }
+    this.logger.info('connection created', { connectionId: connection.id, connectionName: connection.name, agentId: agent.id });
+    return { connection, agentName: agent.name, agentConnected: this.registry.isConnected(agent.id) };
+  }
+
+  /** The connection named `name`; throws NotFoundError with a readable message if there is none. */
+  async findByName(name: string): Promise<ConnectionEntity> {
+    const connection = await this.connections.findByName(name);
+    if (!connection) throw new NotFoundError(`connection "${name}" does not exist`);
+    return connection;
+  }
+
+  async describe(name: string): Promise<ConnectionDetails> {
+    const [details] = await this.withAgents([await this.findByName(name)]);
+    return details;
+  }
+
+  async list(): Promise<ConnectionDetails[]> {
+    return this.withAgents(await this.connections.listByName());
+  }
+
+  async delete(name: string): Promise<void> {
+    if (!(await this.connections.deleteByName(name))) throw new NotFoundError(`connection "${name}" does not exist`);
+    this.logger.info('connection deleted', { connectionName: name });
+  }
+
+  private async withAgents(connections: ConnectionEntity[]): Promise<ConnectionDetails[]> {
+    const names = await this.agents.namesById(connections.map((c) => c.agentId));
+    return connections.map((connection) => ({
+      connection,
+      agentName: names.get(connection.agentId) ?? '',
+      agentConnected: this.registry.isConnected(connection.agentId),
+    }));
+  }
+}

@@ -1,0 +1,31 @@
+import { mkdirSync } from 'node:fs';
+import type { DataSourceOptions } from 'typeorm';
+import { PGliteDriver } from 'typeorm-pglite';
+import type { DatabaseConfig } from '../config/config.js';
+import { ApiTokenEntity } from '../identity/api-token.entity.js';
+import { AgentEntity } from '../agents/agent.entity.js';
+import { ConnectionEntity } from '../connections/connection.entity.js';
+import { SessionEntity } from '../sessions/session.entity.js';
+import { SessionEventEntity } from '../sessions/session-event.entity.js';
+import { InitialSchema1764057600000 } from './migrations/1764057600000-initial-schema.js';
+
+export const ENTITIES = [ApiTokenEntity, AgentEntity, ConnectionEntity, SessionEntity, SessionEventEntity];
+export const MIGRATIONS = [InitialSchema1764057600000];
+
+/** Real Postgres when DATABASE_URL is set, otherwise embedded PGlite on disk; the schema comes only from migrations. */
+export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {
+  const common = {
+    type: 'postgres' as const,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: true,
+    migrationsTransactionMode: 'each' as const,
+    synchronize: false,
+    // Ids are generated in code (crypto.randomUUID), so no uuid extension is needed; PGlite has none.
+    installExtensions: false,
+    logging: false,
+  };
+  if (database.kind === 'postgres') return { ...common, url: database.url };
+  mkdirSync(database.dataDir, { recursive: true });
+  return { ...common, driver: new PGliteDriver({ dataDir: database.dataDir }).driver };
+}

@@ -1,0 +1,192 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { timestampDate } from '@bufbuild/protobuf/wkt';
+import {
+  ConnectionType,
+  ControlRequestSchema,
+  ControlResponseSchema,
+  ErrorCode,
+  GrpcStatus,
+  SessionMode,
+  StatementProtocol,
+  TlsMode,
+} from '@airlock/proto';
+import type { GrpcServerCall, SessionEvent } from '@airlock/proto';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { LOGGER, type StructuredLogger } from '../common/logger.js';
+import type { AgentLink, OpenSessionOrder } from '../agents/agent-link.js';
+import type { AgentEntity } from '../agents/agent.entity.js';
+import { AgentRegistry } from '../agents/agent-registry.js';
+import { AgentsService } from '../agents/agents.service.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { SessionAttachError, SessionBroker } from './session-broker.js';
+
+export const HEARTBEAT_INTERVAL_MS = 5000;
+
+const TLS_MODES = { disable: TlsMode.DISABLE, prefer: TlsMode.PREFER, require: TlsMode.REQUIRE, 'verify-full': TlsMode.VERIFY_FULL };
+const PROTOCOL_NAMES: Record<number, string> = {
+  [StatementProtocol.SIMPLE]: 'simple',
+  [StatementProtocol.EXTENDED]: 'extended',
+  [StatementProtocol.EXEC]: 'exec',
+};
+
+/** The control plane's end of one agent's control stream. */
+class GrpcAgentLink implements AgentLink {
+  readonly connectedAt = new Date();
+
+  constructor(private readonly agent: AgentEntity, private readonly call: GrpcServerCall) {}
+
+  get agentId(): string {
+    return this.agent.id;
+  }
+
+  get agentName(): string {
+    return this.agent.name;
+  }
+
+  send(message: MessageInitShape<typeof ControlResponseSchema>): void {
+    this.call.write(toBinary(ControlResponseSchema, create(ControlResponseSchema, message)));
+  }
+
+  openSession(order: OpenSessionOrder): void {
+    const c = order.connection;
+    this.send({
+      message: {
+        case: 'openSession',
+        value: {
+          sessionId: order.sessionId,
+          mode: order.mode === 'exec' ? SessionMode.EXEC : SessionMode.TUNNEL,
+          execSql: order.execSql ?? '',
+          execMaxRows: order.execMaxRows ?? 0,
+          subject: order.subject,
+          connection: {
+            name: c.name,
+            type: c.type === 'tcp' ? ConnectionType.TCP : ConnectionType.POSTGRES,
+            host: c.host,
+            port: c.port,
+            database: c.database ?? '',
+            user: c.username ?? '',
+            secretRef: c.secretRef ?? '',
+            tlsMode: TLS_MODES[c.tlsMode],
+          },
+        },
+      },
+    });
+  }
+
+  kill(sessionId: string, reason: string): void {
+    this.send({ message: { case: 'killSession', value: { sessionId, reason } } });
+  }
+
+  close(reason: string): void {
+    this.call.finish(GrpcStatus.UNAVAILABLE, reason);
+  }
+}
+
+/** Serves AgentService.Control: authenticates the agent, registers its link, applies its events. */
+@Injectable()
+export class AgentControlHandler {
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly registry: AgentRegistry,
+    private readonly sessions: SessionsService,
+    private readonly broker: SessionBroker,
+    @Inject(LOGGER) private readonly logger: StructuredLogger,
+  ) {}
+
+  readonly serve = async (call: GrpcServerCall): Promise<void> => {
+    const agent = await this.authenticate(call);
+    if (!agent) return;
+    const hello = await call.reader.readOne().catch(() => undefined);
+    if (!hello) return call.finish(GrpcStatus.INVALID_ARGUMENT, 'the control stream must start with hello');
+    const first = fromBinary(ControlRequestSchema, hello);
+    if (first.message.case !== 'hello') return call.finish(GrpcStatus.INVALID_ARGUMENT, 'the control stream must start with hello');
+    const link = new GrpcAgentLink(agent, call);
+    this.registry.register(link);
+    await this.agents.markSeen(agent.id, { hostname: first.message.value.hostname, version: first.message.value.version });
+    link.send({ message: { case: 'welcome', value: { agentId: agent.id, agentName: agent.name, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS } } });
+    try {
+      for await (const payload of call.reader.messages()) {
+        await this.apply(agent, link, fromBinary(ControlRequestSchema, payload));
+      }
+    } catch (error) {
+      this.logger.warn('agent control stream failed', { agentId: agent.id, error: (error as Error).message });
+    } finally {
+      this.registry.unregister(link);
+      this.broker.failAllFor(agent.id, new SessionAttachError(GrpcStatus.UNAVAILABLE, `agent "${agent.name}" disconnected`));
+      call.finish(GrpcStatus.OK);
+    }
+  };
+
+  private async authenticate(call: GrpcServerCall): Promise<AgentEntity | null> {
+    const key = call.bearerToken();
+    const agent = key ? await this.agents.authenticateKey(key) : null;
+    if (!agent) {
+      this.logger.warn('agent refused: unknown key', { peer: call.peerAddress() });
+      call.finish(GrpcStatus.UNAUTHENTICATED, 'unknown agent key; enrol the agent again with a new join token');
+    }
+    return agent;
+  }
+
+  private async apply(agent: AgentEntity, link: GrpcAgentLink, request: ReturnType<typeof fromBinary<typeof ControlRequestSchema>>): Promise<void> {
+    switch (request.message.case) {
+      case 'heartbeat':
+        link.send({ message: { case: 'heartbeatAck', value: { sequence: request.message.value.sequence } } });
+        await this.agents.markSeen(agent.id);
+        return;
+      case 'sessionEvents':
+        await this.applySessionEvents(request.message.value.events);
+        return;
+      case 'sessionOpenFailed': {
+        const failed = request.message.value;
+        const message = failed.error?.message || 'the agent could not open the session';
+        this.broker.fail(failed.sessionId, agent.id, new SessionAttachError(GrpcStatus.FAILED_PRECONDITION, message));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private async applySessionEvents(events: SessionEvent[]): Promise<void> {
+    const statementsBySession = new Map<string, Parameters<SessionsService['recordStatements']>[1]>();
+    for (const event of events) {
+      if (event.event.case === 'statement') {
+        const s = event.event.value;
+        const list = statementsBySession.get(event.sessionId) ?? [];
+        list.push({
+          sequence: Number(s.sequence),
+          text: s.text,
+          startedAt: s.startedAt ? timestampDate(s.startedAt) : new Date(),
+          durationUs: Number(s.durationUs),
+          rows: s.rows === undefined ? null : Number(s.rows),
+          commandTag: s.commandTag || null,
+          errorSqlstate: s.errorSqlstate || null,
+          errorMessage: s.errorMessage || null,
+          protocol: PROTOCOL_NAMES[s.protocol] ?? 'simple',
+        });
+        statementsBySession.set(event.sessionId, list);
+      } else if (event.event.case === 'ended') {
+        await this.flushStatements(statementsBySession);
+        const ended = event.event.value;
+        await this.sessions.end(event.sessionId, {
+          endedAt: ended.endedAt ? timestampDate(ended.endedAt) : new Date(),
+          bytesFromClient: Number(ended.bytesFromClient),
+          bytesToClient: Number(ended.bytesToClient),
+          errorCode: ended.error ? ErrorCode[ended.error.code]?.toLowerCase() : undefined,
+          errorMessage: ended.error?.message,
+        }).catch((error: Error) => this.logger.warn('could not record the end of a session', { sessionId: event.sessionId, error: error.message }));
+      }
+    }
+    await this.flushStatements(statementsBySession);
+  }
+
+  private async flushStatements(bySession: Map<string, Parameters<SessionsService['recordStatements']>[1]>): Promise<void> {
+    for (const [sessionId, statements] of bySession) {
+      await this.sessions.recordStatements(sessionId, statements).catch((error: Error) =>
+        this.logger.error('could not store statements', { sessionId, error: error.message }),
+      );
+    }
+    bySession.clear();
+  }
+}

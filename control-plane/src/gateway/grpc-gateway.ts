@@ -1,0 +1,33 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AgentServicePaths, ClientServicePaths, GrpcRouter } from '@airlock/proto';
+import { LOGGER, type StructuredLogger } from '../common/logger.js';
+import { AgentControlHandler } from './agent-control.handler.js';
+import { AgentSessionHandler } from './agent-session.handler.js';
+import { EnrollHandler } from './enroll.handler.js';
+import { ExecHandler } from './exec.handler.js';
+import { TunnelHandler } from './tunnel.handler.js';
+
+/** Every gRPC method the control plane serves, on one router fed by the HTTP/2 side of the port. */
+@Injectable()
+export class GrpcGateway {
+  readonly router: GrpcRouter;
+
+  constructor(
+    enroll: EnrollHandler,
+    control: AgentControlHandler,
+    session: AgentSessionHandler,
+    tunnel: TunnelHandler,
+    exec: ExecHandler,
+    @Inject(LOGGER) logger: StructuredLogger,
+  ) {
+    this.router = new GrpcRouter({
+      maxMessageBytes: 64 * 1024 * 1024,
+      onError: (error, path) => logger.error('gRPC handler failed', { path, error: (error as Error).message }),
+    })
+      .route(AgentServicePaths.enroll, enroll.serve)
+      .route(AgentServicePaths.control, control.serve)
+      .route(AgentServicePaths.session, session.serve)
+      .route(ClientServicePaths.tunnel, tunnel.serve)
+      .route(ClientServicePaths.exec, exec.serve);
+  }
+}

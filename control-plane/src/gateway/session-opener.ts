@@ -1,0 +1,99 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { GrpcCallError, GrpcStatus } from '@airlock/proto';
+import type { GrpcServerCall } from '@airlock/proto';
+import { NotFoundError } from '../common/errors.js';
+import { LOGGER, type StructuredLogger } from '../common/logger.js';
+import { AgentRegistry } from '../agents/agent-registry.js';
+import { AgentsService } from '../agents/agents.service.js';
+import type { ConnectionEntity } from '../connections/connection.entity.js';
+import { ConnectionsService } from '../connections/connections.service.js';
+import type { SessionEntity } from '../sessions/session.entity.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { SessionAttachError, SessionBroker } from './session-broker.js';
+
+export const ATTACH_TIMEOUT_MS = 15_000;
+
+export interface SessionRequest {
+  connectionName: string;
+  subject: string;
+  mode: 'tunnel' | 'exec';
+  clientAddress: string;
+  execSql?: string;
+  execMaxRows?: number;
+}
+
+export interface OpenedSession {
+  session: SessionEntity;
+  connection: ConnectionEntity;
+  agentCall: GrpcServerCall;
+}
+
+/**
+ * Opens a session on the agent that serves a connection: records it, orders the agent over its
+ * control stream, and waits for the agent to dial back with the session's stream.
+ */
+@Injectable()
+export class SessionOpener {
+  constructor(
+    private readonly connections: ConnectionsService,
+    private readonly agents: AgentsService,
+    private readonly registry: AgentRegistry,
+    private readonly sessions: SessionsService,
+    private readonly broker: SessionBroker,
+    @Inject(LOGGER) private readonly logger: StructuredLogger,
+  ) {}
+
+  async open(request: SessionRequest): Promise<OpenedSession> {
+    const connection = await this.findConnection(request.connectionName);
+    const link = this.registry.get(connection.agentId);
+    if (!link) {
+      const agent = await this.agents.findById(connection.agentId);
+      throw new GrpcCallError(
+        GrpcStatus.UNAVAILABLE,
+        `agent "${agent?.name ?? connection.agentId}" that serves connection "${connection.name}" is offline`,
+      );
+    }
+    const session = await this.sessions.open({
+      connection,
+      agentId: connection.agentId,
+      subject: request.subject,
+      mode: request.mode,
+      clientAddress: request.clientAddress,
+    });
+    const attached = this.broker.expect(
+      session.id,
+      connection.agentId,
+      ATTACH_TIMEOUT_MS,
+      () => new SessionAttachError(GrpcStatus.DEADLINE_EXCEEDED, `agent "${link.agentName}" did not open the session within ${ATTACH_TIMEOUT_MS / 1000}s`),
+    );
+    link.openSession({
+      sessionId: session.id,
+      connection,
+      mode: request.mode,
+      execSql: request.execSql,
+      execMaxRows: request.execMaxRows,
+      subject: request.subject,
+    });
+    try {
+      const agentCall = await attached;
+      await this.sessions.markOpen(session.id);
+      return { session, connection, agentCall };
+    } catch (error) {
+      const failure = error instanceof SessionAttachError ? error : new SessionAttachError(GrpcStatus.INTERNAL, 'the session could not be opened');
+      await this.sessions.fail(session.id, 'open_failed', failure.message);
+      this.logger.warn('session open failed', { sessionId: session.id, connection: connection.name, error: failure.message });
+      throw new GrpcCallError(failure.grpcCode, failure.message);
+    }
+  }
+
+  private async findConnection(name: string): Promise<ConnectionEntity> {
+    try {
+      return await this.connections.findByName(name);
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        throw new GrpcCallError(GrpcStatus.NOT_FOUND, `connection "${name}" does not exist; airlock connections list shows the ones you can use`);
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { ConnectionType, GrpcCallError, GrpcStatus, TunnelRequestSchema, TunnelResponseSchema } from '@airlock/proto';
+import type { GrpcServerCall } from '@airlock/proto';
+import { LOGGER, type StructuredLogger } from '../common/logger.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import { ClientAuthenticator } from './client-authenticator.js';
+import { SessionOpener } from './session-opener.js';
+import { splice } from './splice.js';
+
+/** Serves ClientService.Tunnel: one local TCP connection of the CLI, spliced to an agent session. */
+@Injectable()
+export class TunnelHandler {
+  constructor(
+    private readonly auth: ClientAuthenticator,
+    private readonly opener: SessionOpener,
+    private readonly sessions: SessionsService,
+    @Inject(LOGGER) private readonly logger: StructuredLogger,
+  ) {}
+
+  readonly serve = async (call: GrpcServerCall): Promise<void> => {
+    try {
+      const principal = await this.auth.authenticate(call);
+      const first = await call.reader.readOne().catch(() => undefined);
+      const open = first ? fromBinary(TunnelRequestSchema, first).frame : undefined;
+      if (open?.case !== 'open') throw new GrpcCallError(GrpcStatus.INVALID_ARGUMENT, 'a tunnel must start with open');
+      const opened = await this.opener.open({
+        connectionName: open.value.connection,
+        subject: principal.subject,
+        mode: 'tunnel',
+        clientAddress: open.value.clientAddress || call.peerAddress(),
+      });
+      call.write(
+        toBinary(
+          TunnelResponseSchema,
+          create(TunnelResponseSchema, {
+            frame: {
+              case: 'opened',
+              value: { sessionId: opened.session.id, type: opened.connection.type === 'tcp' ? ConnectionType.TCP : ConnectionType.POSTGRES },
+            },
+          }),
+        ),
+      );
+      const outcome = await splice(call, call.reader.decoder.takeRemainder(), opened.agentCall, opened.agentCall.reader.decoder.takeRemainder());
+      if (outcome.abrupt === 'agent') {
+        await this.sessions
+          .fail(opened.session.id, 'agent_disconnected', 'the agent went away in the middle of the session')
+          .catch(() => undefined); // already ended by the agent's own report
+      }
+    } catch (error) {
+      if (error instanceof GrpcCallError) return call.finish(error.code, error.message);
+      this.logger.error('tunnel failed', { error: (error as Error).message });
+      call.finish(GrpcStatus.INTERNAL, 'internal error in the control plane');
+    }
+  };
+}

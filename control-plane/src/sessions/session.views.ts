@@ -1,0 +1,80 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { SessionEventEntity } from './session-event.entity.js';
+import type { SessionEntity } from './session.entity.js';
+
+export class SessionErrorView {
+  @ApiProperty({ example: 'control_plane_restarted' }) code!: string;
+  @ApiProperty() message!: string;
+}
+
+export class SessionView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ description: 'Connection name at the time of the session' }) connection!: string;
+  @ApiProperty({ format: 'uuid' }) connectionId!: string;
+  @ApiProperty({ format: 'uuid' }) agentId!: string;
+  @ApiProperty() subject!: string;
+  @ApiProperty({ enum: ['tunnel', 'exec'] }) mode!: string;
+  @ApiProperty({ type: String, nullable: true }) clientAddress!: string | null;
+  @ApiProperty({ enum: ['opening', 'open', 'closed', 'failed'] }) status!: string;
+  @ApiProperty({ type: String, format: 'date-time' }) startedAt!: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) endedAt!: string | null;
+  @ApiProperty() bytesFromClient!: number;
+  @ApiProperty() bytesToClient!: number;
+  @ApiProperty({ type: SessionErrorView, nullable: true }) error!: SessionErrorView | null;
+}
+
+export class StatementErrorView {
+  @ApiProperty({ type: String, nullable: true, example: '42P01' }) sqlstate!: string | null;
+  @ApiProperty() message!: string;
+}
+
+export class StatementView {
+  @ApiProperty() sequence!: number;
+  @ApiProperty({ example: 'postgres' }) protocol!: string;
+  @ApiProperty({ example: 'select 1' }) text!: string;
+  @ApiProperty({ type: String, format: 'date-time' }) startedAt!: string;
+  @ApiProperty({ description: 'Milliseconds, microsecond precision' }) durationMs!: number;
+  @ApiProperty({ type: Number, nullable: true }) rows!: number | null;
+  @ApiProperty({ type: String, nullable: true, example: 'SELECT 1' }) commandTag!: string | null;
+  @ApiProperty({ type: StatementErrorView, nullable: true }) error!: StatementErrorView | null;
+}
+
+export class SessionDetailView extends SessionView {
+  @ApiProperty({ type: [StatementView] }) statements!: StatementView[];
+}
+
+export class SessionListView {
+  @ApiProperty({ type: [SessionView] }) sessions!: SessionView[];
+}
+
+export function toSessionView(s: SessionEntity): SessionView {
+  return {
+    id: s.id,
+    connection: s.connectionName,
+    connectionId: s.connectionId,
+    agentId: s.agentId,
+    subject: s.subject,
+    mode: s.mode,
+    clientAddress: s.clientAddress,
+    status: s.status,
+    startedAt: s.startedAt.toISOString(),
+    endedAt: s.endedAt === null ? null : s.endedAt.toISOString(),
+    bytesFromClient: s.bytesFromClient,
+    bytesToClient: s.bytesToClient,
+    error: s.errorCode === null ? null : { code: s.errorCode, message: s.errorMessage ?? '' },
+  };
+}
+
+export function toStatementView(e: SessionEventEntity): StatementView {
+  const failed = e.errorSqlstate !== null || e.errorMessage !== null;
+  return {
+    sequence: e.sequence,
+    protocol: e.protocol,
+    text: e.statement,
+    startedAt: e.startedAt.toISOString(),
+    durationMs: e.durationUs / 1000,
+    rows: e.rows,
+    commandTag: e.commandTag,
+    error: failed ? { sqlstate: e.errorSqlstate, message: e.errorMessage ?? '' } : null,
+  };
+}

@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+export interface AgentConfig {
+  /** The control plane's URL; the agent only ever dials out to it. */
+  url: string | undefined;
+  joinToken: string | undefined;
+  stateDir: string;
+  caPem: string | undefined;
+  heartbeatMs: number;
+}
+
+export class AgentConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentConfigError';
+  }
+}
+
+export const AGENT_USAGE = `Usage: airlock-agent [--url URL] [--join-token TOKEN] [--state-dir DIR] [--ca-file PEM]
+
+Runs an airlock data agent. It dials out to the control plane and needs no inbound port.
+First start: give the join token printed by \`airlock agents create NAME\`; the agent enrols,
+stores its own key in the state dir, and later starts need only the state dir.
+
+Options (each also read from the environment):
+  --url URL          control plane URL                 AIRLOCK_URL
+  --join-token T     one-time join token               AIRLOCK_JOIN_TOKEN
+  --state-dir DIR    where the agent keeps its key     AIRLOCK_AGENT_STATE_DIR (default ~/.airlock-agent)
+  --ca-file PEM      CA to trust for https URLs        AIRLOCK_CA_FILE
+Target secrets are read from this process's environment (env:VAR) or files (file:/path).`;
+
+export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentConfig | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        url: { type: 'string' },
+        'join-token': { type: 'string' },
+        'state-dir': { type: 'string' },
+        'ca-file': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+  } catch (err) {
+    throw new AgentConfigError((err as Error).message);
+  }
+  const values = parsed.values;
+  if (values.help) return 'help';
+  const caFile = values['ca-file'] ?? env.AIRLOCK_CA_FILE;
+  const url = values.url ?? env.AIRLOCK_URL;
+  if (url !== undefined && !/^https?:\/\/[^/]+/.test(url)) {
+    throw new AgentConfigError(`--url must look like http://host:port or https://host:port, got "${url}"`);
+  }
+  return {
+    url: url?.replace(/\/+$/, ''),
+    joinToken: values['join-token'] ?? env.AIRLOCK_JOIN_TOKEN,
+    stateDir: values['state-dir'] ?? env.AIRLOCK_AGENT_STATE_DIR ?? join(homedir(), '.airlock-agent'),
+    caPem: caFile ? readFileSync(caFile, 'utf8') : undefined,
+    heartbeatMs: Number(env.AIRLOCK_AGENT_HEARTBEAT_MS ?? 5000),
+  };
+}

@@ -1,0 +1,90 @@
+import type { Duplex } from 'node:stream';
+
+/** Where a session goes, as the agent was told by the control plane. */
+export interface ConnectionTarget {
+  name: string;
+  type: 'postgres' | 'tcp';
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  /** `env:VAR` or `file:/path`; resolved by the agent only. */
+  secretRef: string;
+  tlsMode: 'disable' | 'prefer' | 'require' | 'verify-full';
+}
+
+export type StatementProtocol = 'simple' | 'extended' | 'exec';
+
+/** One statement as it ran on the target, for the session record. */
+export interface StatementRecord {
+  sequence: number;
+  text: string;
+  startedAt: Date;
+  durationUs: number;
+  /** Row count from CommandComplete, when the command reports one. */
+  rows?: number;
+  commandTag: string;
+  errorSqlstate: string;
+  errorMessage: string;
+  protocol: StatementProtocol;
+}
+
+export interface StatementRecorder {
+  record(statement: StatementRecord): void;
+}
+
+export interface EngineLogger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface SessionContext {
+  sessionId: string;
+  target: ConnectionTarget;
+  /** Resolves a secret reference from the agent's own environment; throws SecretUnavailableError. */
+  resolveSecret(ref: string): string;
+  recorder: StatementRecorder;
+  logger: EngineLogger;
+  /** Aborted when the control plane kills the session or the agent stops. */
+  signal: AbortSignal;
+}
+
+export interface SessionSummary {
+  bytesFromClient: number;
+  bytesToClient: number;
+  /** Why the session ended abnormally, as a sentence for the person; undefined when it ended cleanly. */
+  error?: { code: 'target_unreachable' | 'protocol' | 'internal' | 'killed'; message: string };
+}
+
+export interface ExecColumn { name: string; typeOid: number }
+export interface ExecResultSet {
+  columns: ExecColumn[];
+  rows: (string | null)[][];
+  commandTag: string;
+  rowsAffected?: number;
+  truncated: boolean;
+}
+export interface ExecOutcome {
+  results: ExecResultSet[];
+  databaseError?: { sqlstate: string; message: string; detail: string; hint: string };
+}
+
+/** A protocol engine terminates one kind of client protocol and speaks it to the target. */
+export interface ProtocolEngine {
+  readonly type: ConnectionTarget['type'];
+  /** Serves one tunnelled client connection until either side ends it. Never throws: failures are in the summary. */
+  serveTunnel(client: Duplex, ctx: SessionContext): Promise<SessionSummary>;
+  /** Runs one statement on the caller's behalf (airlock exec). Throws an EngineError when the target cannot be reached. */
+  exec?(sql: string, maxRows: number, ctx: SessionContext): Promise<ExecOutcome>;
+}
+
+export class EngineError extends Error {
+  constructor(
+    readonly code: 'target_unreachable' | 'protocol' | 'internal' | 'killed' | 'unsupported',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}

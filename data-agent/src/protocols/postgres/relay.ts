@@ -1,0 +1,172 @@
+/**
+ * The relay phase of a Postgres session: client frames are validated by the parser and forwarded raw,
+ * server bytes are scanned and forwarded raw in the chunks they came in. Backpressure runs both ways:
+ * when a write returns false the source is paused until the sink drains, so a slow client slows the
+ * database read instead of growing memory.
+ */
+import type net from 'node:net';
+import { finished, type Duplex } from 'node:stream';
+import type { EngineLogger, SessionSummary } from '../engine.js';
+import { BackendScanner } from './backend-scanner.js';
+import type { FrontendFrame, FrontendParser } from './frontend-parser.js';
+import { errorResponse, terminate } from './serializer.js';
+import type { StatementTracker } from './statement-tracker.js';
+import { coalesce } from './wire.js';
+
+export interface RelayOptions {
+  targetName: string;
+  logger: EngineLogger;
+  maxServerMessageBytes?: number;
+  /** Once one side has closed, how long the other may take to close before it is destroyed. */
+  closeGraceMs?: number;
+}
+
+export type RelayError = NonNullable<SessionSummary['error']>;
+
+export class Relay {
+  bytesFromClient = 0;
+  bytesToClient = 0;
+  private error?: RelayError;
+  private stopped = false;
+  private sawTerminate = false;
+  private readonly scanner: BackendScanner;
+  private readonly paused = new Set<Duplex>();
+
+  constructor(
+    private readonly client: Duplex,
+    private readonly upstream: net.Socket,
+    private readonly parser: FrontendParser,
+    private readonly tracker: StatementTracker,
+    private readonly options: RelayOptions,
+  ) {
+    this.scanner = new BackendScanner({ maxMessageBytes: options.maxServerMessageBytes });
+  }
+
+  /** Relays until both sides are closed. `leftover` is server bytes read during login. */
+  run(pipelined: FrontendFrame[], leftover: Buffer, signal: AbortSignal): Promise<RelayError | undefined> {
+    return new Promise((resolve) => {
+      const kill = () => this.kill();
+      this.whenBothClosed(() => {
+        signal.removeEventListener('abort', kill);
+        this.tracker.abandon('the session ended before the statement completed');
+        resolve(this.error);
+      });
+      this.client.on('data', (c: Buffer) => this.onClientData(c));
+      this.client.on('end', () => this.onClientEnd());
+      this.client.on('error', (err) => this.onClientError(err));
+      this.upstream.on('data', (c: Buffer) => this.onServerData(c));
+      this.upstream.on('end', () => this.endClient());
+      this.upstream.on('error', (err) => this.onServerError(err));
+      if (signal.aborted) return kill();
+      signal.addEventListener('abort', kill, { once: true });
+      if (pipelined.length > 0) this.forward(pipelined);
+      if (leftover.length > 0) this.onServerData(leftover);
+      this.client.resume();
+      this.upstream.resume();
+    });
+  }
+
+  private onClientData(chunk: Buffer): void {
+    if (this.stopped) return;
+    this.bytesFromClient += chunk.length;
+    const { frames, violation } = this.parser.push(chunk);
+    if (violation) return this.endWithError('protocol', '08P01', `airlock: invalid message from the client: ${violation.message}`);
+    this.forward(frames);
+  }
+
+  private forward(frames: FrontendFrame[]): void {
+    const raws: Buffer[] = [];
+    for (const f of frames) {
+      this.tracker.onClient(f.message);
+      if (f.message.type === 'Terminate') this.sawTerminate = true;
+      raws.push(f.raw);
+    }
+    if (raws.length > 0 && !this.writeAll(this.upstream, coalesce(raws))) this.pauseUntilDrain(this.client, this.upstream);
+  }
+
+  private onServerData(chunk: Buffer): void {
+    if (this.stopped) return;
+    try {
+      for (const msg of this.scanner.push(chunk)) this.tracker.onServer(msg);
+    } catch (err) {
+      return this.endWithError('protocol', '08P01', `airlock: target "${this.options.targetName}" sent invalid data: ${(err as Error).message}`);
+    }
+    this.bytesToClient += chunk.length;
+    if (!this.client.write(chunk)) this.pauseUntilDrain(this.upstream, this.client);
+  }
+
+  private writeAll(sink: Duplex, bufs: Buffer[]): boolean {
+    if (sink.writableEnded || sink.destroyed) return true;
+    if (bufs.length === 1) return sink.write(bufs[0]);
+    sink.cork(); // one writev for the whole batch
+    let ok = true;
+    for (const b of bufs) ok = sink.write(b) && ok;
+    sink.uncork();
+    return ok;
+  }
+
+  private pauseUntilDrain(source: Duplex, sink: Duplex): void {
+    if (this.paused.has(source)) return;
+    this.paused.add(source);
+    source.pause();
+    sink.once('drain', () => {
+      this.paused.delete(source);
+      if (!this.stopped) source.resume();
+    });
+  }
+
+  private onClientEnd(): void {
+    const partial = this.parser.end();
+    if (partial) this.options.logger.warn('client closed mid-message', { reason: partial.message });
+    // Tell the server we are leaving, so it does not log an unexpected EOF.
+    if (this.upstream.writableEnded) return;
+    if (this.sawTerminate || this.stopped) this.upstream.end();
+    else this.upstream.end(terminate());
+  }
+
+  private onClientError(err: Error): void {
+    this.options.logger.info('client connection failed', { reason: err.message });
+    this.stopped = true;
+    this.upstream.destroy();
+  }
+
+  private onServerError(err: Error): void {
+    if (this.stopped) return;
+    this.endWithError('target_unreachable', '08006', `airlock: the connection to target "${this.options.targetName}" failed: ${err.message}`);
+    this.upstream.destroy();
+  }
+
+  private kill(): void {
+    if (this.stopped) return;
+    this.endWithError('killed', '57P01', 'airlock: the session was ended (killed by airlock)');
+    this.upstream.destroy();
+  }
+
+  /** Stops relaying, tells the client why (when that does not split a server message), and closes. */
+  private endWithError(code: RelayError['code'], sqlstate: string, message: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.error = { code, message };
+    const canSpeak = !this.scanner.midMessage && !this.client.writableEnded;
+    this.endClient(canSpeak ? errorResponse({ severity: 'FATAL', code: sqlstate, message }) : undefined);
+    if (!this.upstream.writableEnded && !this.upstream.destroyed) this.upstream.end(terminate());
+  }
+
+  private endClient(last?: Buffer): void {
+    if (!this.client.writableEnded && !this.client.destroyed) this.client.end(last);
+  }
+
+  /** Resolves once both streams are finished; a side that lingers after the other closed is destroyed. */
+  private whenBothClosed(done: () => void): void {
+    let open = 2;
+    const grace = this.options.closeGraceMs ?? 5_000;
+    const closed = (other: Duplex) => () => {
+      if (--open === 0) return done();
+      if (other === this.client) this.endClient();
+      else if (!other.writableEnded) other.end();
+      setTimeout(() => other.destroy(), grace).unref();
+    };
+    finished(this.client, closed(this.upstream));
+    finished(this.upstream, closed(this.client));
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Follows a session's statements through the pipeline and records each one when the server answers.
+ * The server answers in order, so a FIFO of what the client sent is matched to CommandComplete /
+ * ErrorResponse / EmptyQueryResponse / PortalSuspended / ReadyForQuery. Pure: no I/O; the clock is injected.
+ */
+import type { StatementProtocol, StatementRecorder } from '../engine.js';
+import type { BackendMessage } from './backend-scanner.js';
+import type { FrontendMessage } from './frontend-parser.js';
+
+export interface TrackerClock {
+  /** Monotonic nanoseconds, for durations. */
+  monotonicNs(): bigint;
+  now(): Date;
+}
+
+export const systemClock: TrackerClock = { monotonicNs: () => process.hrtime.bigint(), now: () => new Date() };
+
+interface PendingStatement {
+  kind: 'statement';
+  protocol: StatementProtocol;
+  text: string;
+  startedAt: Date;
+  startNs: bigint;
+  commandTag: string;
+  rows?: number;
+  errorSqlstate: string;
+  errorMessage: string;
+}
+
+type Pending = PendingStatement | { kind: 'sync' };
+
+export class StatementTracker {
+  private readonly preparedText = new Map<string, string>();
+  private readonly portalText = new Map<string, string>();
+  private readonly queue: Pending[] = [];
+  /** After an extended-protocol error the server ignores everything until Sync. */
+  private skippingUntilSync = false;
+  private sequence = 0;
+
+  constructor(
+    private readonly recorder: StatementRecorder,
+    private readonly clock: TrackerClock = systemClock,
+  ) {}
+
+  /** Statements sent and not yet answered. */
+  get pendingCount(): number {
+    return this.queue.filter((p) => p.kind === 'statement').length;
+  }
+
+  /** Call for each client message as it is forwarded upstream. */
+  onClient(msg: FrontendMessage): void {
+    switch (msg.type) {
+      case 'Query':
+        this.queue.push(this.start('simple', msg.sql));
+        break;
+      case 'Parse':
+        this.preparedText.set(msg.name, msg.sql);
+        break;
+      case 'Bind':
+        this.portalText.set(msg.portal, this.preparedText.get(msg.statement) ?? '');
+        break;
+      case 'Execute':
+        if (!this.skippingUntilSync) this.queue.push(this.start('extended', this.portalText.get(msg.portal) ?? ''));
+        break;
+      case 'Close':
+        (msg.kind === 'S' ? this.preparedText : this.portalText).delete(msg.name);
+        break;
+      case 'Sync':
+        if (this.skippingUntilSync) this.skippingUntilSync = false;
+        else this.queue.push({ kind: 'sync' });
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Call for each decoded server message. */
+  onServer(msg: BackendMessage): void {
+    const head = this.queue[0];
+    switch (msg.type) {
+      case 'CommandComplete':
+        if (head?.kind === 'statement') this.complete(head, msg.tag, msg.rows);
+        break;
+      case 'EmptyQueryResponse':
+      case 'PortalSuspended':
+        if (head?.kind === 'statement') this.complete(head, '', undefined);
+        break;
+      case 'ErrorResponse':
+        if (head?.kind === 'statement') this.fail(head, msg.fields.code, msg.fields.message);
+        // An error with nothing pending came from Parse/Bind/Describe: the server now skips to Sync.
+        else if (!head) this.skippingUntilSync = true;
+        break;
+      case 'ReadyForQuery':
+        this.readyForQuery();
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The session ended: statements still waiting are recorded as unfinished. */
+  abandon(reason: string): void {
+    for (const p of this.queue.splice(0)) {
+      if (p.kind === 'statement') this.emit({ ...p, errorMessage: p.errorMessage || reason });
+    }
+  }
+
+  private start(protocol: StatementProtocol, text: string): PendingStatement {
+    return {
+      kind: 'statement', protocol, text, startedAt: this.clock.now(), startNs: this.clock.monotonicNs(),
+      commandTag: '', errorSqlstate: '', errorMessage: '',
+    };
+  }
+
+  /** A simple Query may hold several commands: it stays open until ReadyForQuery, summing row counts. */
+  private complete(head: PendingStatement, tag: string, rows: number | undefined): void {
+    if (head.protocol === 'simple') {
+      head.commandTag = tag || head.commandTag;
+      if (rows !== undefined) head.rows = (head.rows ?? 0) + rows;
+      return;
+    }
+    this.queue.shift();
+    head.commandTag = tag;
+    head.rows = rows;
+    this.emit(head);
+  }
+
+  private fail(head: PendingStatement, sqlstate: string, message: string): void {
+    head.errorSqlstate = sqlstate;
+    head.errorMessage = message;
+    if (head.protocol === 'simple') return;
+    this.queue.shift();
+    this.emit(head);
+    // The server skips the rest of the pipeline up to the next Sync: those Executes never run.
+    while (this.queue.length > 0 && this.queue[0]!.kind !== 'sync') this.queue.shift();
+    if (this.queue.length === 0) this.skippingUntilSync = true;
+  }
+
+  private readyForQuery(): void {
+    while (this.queue.length > 0) {
+      const p = this.queue.shift()!;
+      if (p.kind === 'sync') return;
+      if (p.protocol === 'simple') return this.emit(p);
+      this.emit({ ...p, errorMessage: p.errorMessage || 'no result before ReadyForQuery' });
+    }
+  }
+
+  private emit(p: PendingStatement): void {
+    this.recorder.record({
+      sequence: ++this.sequence,
+      text: p.text,
+      startedAt: p.startedAt,
+      durationUs: Number((this.clock.monotonicNs() - p.startNs) / 1000n),
+      ...(p.rows !== undefined ? { rows: p.rows } : {}),
+      commandTag: p.commandTag,
+      errorSqlstate: p.errorSqlstate,
+      errorMessage: p.errorMessage,
+      protocol: p.protocol,
+    });
+  }
+}

@@ -1,0 +1,156 @@
+import { create, toBinary } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import {
+  AgentServicePaths,
+  ConnectionType,
+  DataFrameDuplex,
+  ErrorCode,
+  frameMessage,
+  SessionMode,
+  SessionRequestSchema,
+  TlsMode,
+} from '@airlock/proto';
+import type { GrpcChannel, GrpcClientCall, OpenSession } from '@airlock/proto';
+import type { ControlLink } from '../link/control-link.js';
+import type { Logger } from '../logger.js';
+import { EngineError } from '../protocols/engine.js';
+import type { ConnectionTarget, ExecOutcome, ProtocolEngine, SessionContext, SessionSummary } from '../protocols/engine.js';
+import { StatementBatcher } from '../recording/statement-batcher.js';
+import { toWireOutcome } from './exec-outcome.js';
+
+const ENGINE_ERROR_CODES: Record<EngineError['code'], ErrorCode> = {
+  target_unreachable: ErrorCode.TARGET_UNREACHABLE,
+  protocol: ErrorCode.PROTOCOL,
+  internal: ErrorCode.INTERNAL,
+  killed: ErrorCode.KILLED,
+  unsupported: ErrorCode.INTERNAL,
+};
+
+const TLS_MODES: Record<number, ConnectionTarget['tlsMode']> = {
+  [TlsMode.DISABLE]: 'disable',
+  [TlsMode.PREFER]: 'prefer',
+  [TlsMode.REQUIRE]: 'require',
+  [TlsMode.VERIFY_FULL]: 'verify-full',
+};
+
+export interface SessionRunnerDeps {
+  channel: GrpcChannel;
+  link: ControlLink;
+  logger: Logger;
+  engineFor: (type: ConnectionTarget['type']) => ProtocolEngine;
+  resolveSecret: (ref: string) => string;
+}
+
+export function targetFromSpec(order: OpenSession): ConnectionTarget {
+  const spec = order.connection!;
+  return {
+    name: spec.name,
+    type: spec.type === ConnectionType.TCP ? 'tcp' : 'postgres',
+    host: spec.host,
+    port: spec.port,
+    database: spec.database,
+    user: spec.user,
+    secretRef: spec.secretRef,
+    tlsMode: TLS_MODES[spec.tlsMode] ?? 'prefer',
+  };
+}
+
+/** Runs the sessions the control plane orders, each on its own Session stream. */
+export class SessionRunner {
+  private readonly active = new Map<string, AbortController>();
+
+  constructor(private readonly deps: SessionRunnerDeps) {}
+
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  open(order: OpenSession): void {
+    const controller = new AbortController();
+    this.active.set(order.sessionId, controller);
+    void this.run(order, controller.signal)
+      .catch((err: Error) => this.deps.logger.error('session failed', { session: order.sessionId, error: err.message }))
+      .finally(() => this.active.delete(order.sessionId));
+  }
+
+  kill(sessionId: string, reason: string): void {
+    this.active.get(sessionId)?.abort(new Error(reason));
+  }
+
+  killAll(reason: string): void {
+    for (const controller of this.active.values()) controller.abort(new Error(reason));
+  }
+
+  private async run(order: OpenSession, signal: AbortSignal): Promise<void> {
+    const target = targetFromSpec(order);
+    const logger = this.deps.logger.child({ session: order.sessionId, connection: target.name });
+    const recorder = new StatementBatcher(order.sessionId, this.deps.link);
+    const ctx: SessionContext = {
+      sessionId: order.sessionId,
+      target,
+      resolveSecret: this.deps.resolveSecret,
+      recorder,
+      logger,
+      signal,
+    };
+    const call = this.deps.channel.open(AgentServicePaths.session);
+    call.write(toBinary(SessionRequestSchema, create(SessionRequestSchema, { frame: { case: 'attach', value: { sessionId: order.sessionId } } })));
+    const engine = this.deps.engineFor(target.type);
+    if (order.mode === SessionMode.EXEC) {
+      await this.runExec(order, engine, ctx, call);
+      recorder.flush();
+      return;
+    }
+    const summary = await this.runTunnel(engine, ctx, call);
+    recorder.flush();
+    this.deps.link.send({
+      message: {
+        case: 'sessionEvents',
+        value: {
+          events: [
+            {
+              sessionId: order.sessionId,
+              event: {
+                case: 'ended',
+                value: {
+                  endedAt: timestampFromDate(new Date()),
+                  bytesFromClient: BigInt(summary.bytesFromClient),
+                  bytesToClient: BigInt(summary.bytesToClient),
+                  error: summary.error ? { code: ENGINE_ERROR_CODES[summary.error.code], message: summary.error.message } : undefined,
+                },
+              },
+            },
+          ],
+        },
+      },
+    });
+  }
+
+  private async runTunnel(engine: ProtocolEngine, ctx: SessionContext, call: GrpcClientCall): Promise<SessionSummary> {
+    const client = new DataFrameDuplex(call.stream, call.stream);
+    client.on('error', () => undefined);
+    const summary = await engine.serveTunnel(client, ctx);
+    if (summary.error) client.closeWithError(ENGINE_ERROR_CODES[summary.error.code], summary.error.message);
+    else if (!client.writableEnded) client.end();
+    await call.status;
+    return summary;
+  }
+
+  private async runExec(order: OpenSession, engine: ProtocolEngine, ctx: SessionContext, call: GrpcClientCall): Promise<void> {
+    let outcome: ExecOutcome;
+    try {
+      if (!engine.exec) throw new EngineError('unsupported', `exec is not supported for ${ctx.target.type} connections; use airlock connect`);
+      outcome = await engine.exec(order.execSql, order.execMaxRows || 10_000, ctx);
+    } catch (err) {
+      const code = err instanceof EngineError ? ENGINE_ERROR_CODES[err.code] : ErrorCode.INTERNAL;
+      const message = err instanceof EngineError ? err.message : 'the agent failed to run the statement';
+      if (!(err instanceof EngineError)) ctx.logger.error('exec failed', { error: (err as Error).message });
+      call.stream.end(frameMessage(toBinary(SessionRequestSchema, create(SessionRequestSchema, { frame: { case: 'close', value: { error: { code, message } } } }))));
+      await call.status;
+      return;
+    }
+    call.write(toBinary(SessionRequestSchema, create(SessionRequestSchema, { frame: { case: 'execOutcome', value: toWireOutcome(outcome) } })));
+    call.stream.end(frameMessage(toBinary(SessionRequestSchema, create(SessionRequestSchema, { frame: { case: 'close', value: {} } }))));
+    await call.status;
+  }
+}

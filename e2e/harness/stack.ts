@@ -1,0 +1,113 @@
+/**
+ * The whole airlock path as a user runs it: the real control-plane and agent binaries as
+ * processes, the real CLI binary, the machine's Postgres as the control plane's store, and a
+ * throwaway password-protected Postgres cluster as the target.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, freePort, REPO_ROOT, runCli, spawnCli, startProcess } from '../support/index.js';
+import type { ProcessHandle, RunResult, TestDatabase } from '../support/index.js';
+
+export const CONTROL_PLANE_BIN = join(REPO_ROOT, 'control-plane', 'bin', 'airlock-control-plane.js');
+export const AGENT_BIN = join(REPO_ROOT, 'data-agent', 'bin', 'airlock-agent.js');
+
+export interface Stack {
+  url: string;
+  token: string;
+  /** AIRLOCK_HOME of the logged-in admin CLI. */
+  home: string;
+  store: TestDatabase;
+  controlPlane: ProcessHandle;
+  cli(args: string[], env?: NodeJS.ProcessEnv): Promise<RunResult>;
+  /** `--json` output of a CLI command, parsed; fails the test with the CLI's stderr otherwise. */
+  cliJson<T>(args: string[]): Promise<T>;
+  startAgent(name: string, env: NodeJS.ProcessEnv): Promise<AgentProcess>;
+  connect(connection: string): Promise<{ port: number; process: ProcessHandle }>;
+  restartControlPlane(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface AgentProcess {
+  process: ProcessHandle;
+  stateDir: string;
+  restart(): Promise<void>;
+}
+
+export async function startStack(): Promise<Stack> {
+  const work = mkdtempSync(join(tmpdir(), 'airlock-e2e-'));
+  const home = join(work, 'cli-home');
+  const store = await createTestDatabase('airlock_e2e_cp');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const token = `alk_admin_e2e_${randomBytes(16).toString('hex')}`;
+  const cpEnv = {
+    DATABASE_URL: store.url,
+    AIRLOCK_HOST: '127.0.0.1',
+    AIRLOCK_PORT: String(port),
+    AIRLOCK_DATA_DIR: join(work, 'control-plane'),
+    AIRLOCK_BOOTSTRAP_TOKEN: token,
+  };
+  const startControlPlane = () =>
+    startProcess('control-plane', process.execPath, [CONTROL_PLANE_BIN], { env: cpEnv, readyPattern: /control plane listening/, timeoutMs: 60_000 });
+  let controlPlane = await startControlPlane();
+  const agents: AgentProcess[] = [];
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { home, env, timeoutMs: 120_000 });
+  const login = await cli(['login', '--url', url, '--token', token]);
+  if (login.code !== 0) throw new Error(`login failed: ${login.stderr}`);
+
+  const stack: Stack = {
+    url,
+    token,
+    home,
+    store,
+    get controlPlane() {
+      return controlPlane;
+    },
+    cli,
+    async cliJson<T>(args: string[]) {
+      const result = await cli([...args, '--json']);
+      if (result.code !== 0) throw new Error(`airlock ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+      return JSON.parse(result.stdout) as T;
+    },
+    async startAgent(name, env) {
+      const created = await stack.cliJson<{ joinToken: string }>(['agents', 'create', name]);
+      const stateDir = join(work, `agent-${name}`);
+      const args = [AGENT_BIN, '--url', url, '--join-token', created.joinToken, '--state-dir', stateDir];
+      const start = () =>
+        startProcess(`agent-${name}`, process.execPath, args, { env: { AIRLOCK_AGENT_HEARTBEAT_MS: '1000', ...env }, readyPattern: /connected to the control plane/, timeoutMs: 60_000 });
+      const agent: AgentProcess = {
+        process: await start(),
+        stateDir,
+        async restart() {
+          await agent.process.stop();
+          agent.process = await start();
+        },
+      };
+      agents.push(agent);
+      return agent;
+    },
+    async connect(connection) {
+      const handle = await spawnCli(['connect', connection, '--port', String(await freePort()), '--json'], {
+        home,
+        readyPattern: /"port"/,
+        timeoutMs: 30_000,
+        name: `connect-${connection}`,
+      });
+      const line = handle.stdout.split('\n').find((l) => l.includes('"port"'))!;
+      return { port: (JSON.parse(line) as { port: number }).port, process: handle };
+    },
+    async restartControlPlane() {
+      await controlPlane.stop();
+      controlPlane = await startControlPlane();
+    },
+    async stop() {
+      for (const agent of agents) await agent.process.stop().catch(() => undefined);
+      await controlPlane.stop().catch(() => undefined);
+      await store.drop().catch(() => undefined);
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
