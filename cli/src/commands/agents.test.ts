@@ -2,7 +2,7 @@
 // control plane's REST API (the real control plane is covered by the e2e tests).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { saveProfile } from '../lib/profile.js';
-import { ALICE, FakeControlPlane, JOIN_COMMAND } from '../test/fake-control-plane.js';
+import { ALICE, FakeControlPlane, IDS, JOIN_TOKEN } from '../test/fake-control-plane.js';
 import { makeHome, runCli } from '../test/run-cli.js';
 
 let fake: FakeControlPlane;
@@ -30,10 +30,13 @@ describe('airlock agents', () => {
     const result = await airlock('agents', 'create', 'north');
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Created agent north (agt_north).');
-    expect(result.stdout).toContain('Join token (shown only once, expires 2099-01-01 00:00:00 UTC');
-    expect(result.stdout).toContain('\n  ajt_secret_123\n');
-    expect(result.stdout).toContain(`Start the agent on a host that can reach your targets:\n  ${JOIN_COMMAND}\n`);
+    const created = fake.agents.find((a) => a.name === 'north')!;
+    const expires = created.joinTokenExpiresAt!.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+    expect(result.stdout).toContain(`Created agent north (${created.id}).`);
+    expect(result.stdout).toMatch(new RegExp(`Join token \\(shown only once, expires ${expires} \\(in (59m|1h)\\)\\):\n  ${JOIN_TOKEN}\n`));
+    expect(result.stdout).toContain(
+      `Start the agent on a host that can reach your targets:\n  airlock-agent --url ${fake.url} --join-token ${JOIN_TOKEN}\n`,
+    );
     expect(fake.requests.at(-1)).toEqual({ method: 'POST', path: '/v1/agents', body: { name: 'north' } });
   });
 
@@ -41,12 +44,13 @@ describe('airlock agents', () => {
     const result = await airlock('agents', 'create', 'north', '--json');
 
     const created = JSON.parse(result.stdout);
-    expect(created).toMatchObject({
-      agent: { name: 'north', enrolled: false, connected: false },
-      joinToken: 'ajt_secret_123',
-      joinTokenExpiresAt: '2099-01-01T00:00:00.000Z',
-      command: JOIN_COMMAND,
+    expect(created).toEqual({
+      agent: fake.agents.find((a) => a.name === 'north'),
+      joinToken: JOIN_TOKEN,
+      joinTokenExpiresAt: created.agent.joinTokenExpiresAt,
+      command: `airlock-agent --url ${fake.url} --join-token ${JOIN_TOKEN}`,
     });
+    expect(created.agent).toMatchObject({ name: 'north', enrolled: false, connected: false, keyPrefix: null });
   });
 
   it('create reports a name that is taken in the server’s words', async () => {
@@ -64,13 +68,15 @@ describe('airlock agents', () => {
     expect(west).toBe('west | no | no | - | never');
   });
 
-  it('list --json keeps the API field names and raw values', async () => {
+  it('list --json prints the agents unwrapped, with the API field names and raw values', async () => {
     const result = await airlock('agents', 'list', '--json');
 
     const agents = JSON.parse(result.stdout);
+    expect(agents).toEqual(fake.agents);
     expect(agents.map((a: { name: string }) => a.name)).toEqual(['east', 'west']);
     expect(agents[0]).toMatchObject({
-      id: 'agt_east', enrolled: true, connected: true, hostname: 'db-gw-1', lastSeenAt: '2025-11-25T07:00:00.000Z',
+      id: IDS.east, enrolled: true, connected: true, hostname: 'db-gw-1', lastSeenAt: '2025-11-25T07:00:00.000Z',
+      keyPrefix: 'alk_agent_3fZk81Qa',
     });
   });
 
@@ -86,6 +92,17 @@ describe('airlock agents', () => {
 
     expect(deleted).toEqual({ code: 0, stdout: 'Deleted agent west\n', stderr: '' });
     expect(missing).toEqual({ code: 4, stdout: '', stderr: 'airlock: agent "west" does not exist\n' });
+  });
+
+  it('delete of an agent that still serves connections exits 1 with the server’s message', async () => {
+    const result = await airlock('agents', 'delete', 'east');
+
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'airlock: agent "east" still serves connections "pg-prod"; delete them first\n',
+    });
+    expect(fake.agents.map((a) => a.name)).toEqual(['east', 'west']);
   });
 
   it('a missing subcommand prints usage and exits 2', async () => {

@@ -4,7 +4,7 @@ import type { Connection } from '../lib/api.js';
 import { parsePort } from '../lib/arguments.js';
 import { CliError, ExitCode } from '../lib/errors.js';
 import { loadProfile } from '../lib/profile.js';
-import { printJson, printLine } from '../lib/output.js';
+import { printLine } from '../lib/output.js';
 import { channelFor } from '../tunnel/channel.js';
 import { LocalListener } from '../tunnel/local-listener.js';
 
@@ -34,7 +34,8 @@ export function registerConnect(program: Command): void {
         onSessionError: (message) => process.stderr.write(`airlock: ${message}\n`),
       });
       const port = await listenOnPreferredPort(listener, options.port, PREFERRED_PORTS[connection.type]);
-      if (options.json) printJson({ connection: name, type: connection.type, host: '127.0.0.1', port });
+      // One line, so a script can read it as soon as it appears while the listener keeps running.
+      if (options.json) process.stdout.write(JSON.stringify({ connection: name, type: connection.type, host: '127.0.0.1', port }) + '\n');
       else printLine(connectHelp(connection, port));
       await waitForSignal();
       await listener.close();

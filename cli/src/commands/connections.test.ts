@@ -2,7 +2,7 @@
 // control plane's REST API (the real control plane is covered by the e2e tests).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { saveProfile } from '../lib/profile.js';
-import { ALICE, FakeControlPlane } from '../test/fake-control-plane.js';
+import { ALICE, FakeControlPlane, IDS } from '../test/fake-control-plane.js';
 import { makeHome, runCli } from '../test/run-cli.js';
 
 let fake: FakeControlPlane;
@@ -65,6 +65,34 @@ describe('airlock connections', () => {
     expect(result.stderr).toBe("airlock: option '--type <type>' argument 'mysql' is invalid. Allowed choices are postgres, tcp.\n");
   });
 
+  it('create without optional fields shows the server defaults', async () => {
+    const result = await airlock(...CREATE, '--port', '22', '--json');
+    const shown = await airlock('connections', 'show', 'pg-west');
+
+    expect(fake.requests.at(-2)?.body).toEqual({ name: 'pg-west', type: 'postgres', agent: 'west', host: 'db.internal', port: 22 });
+    expect(JSON.parse(result.stdout)).toMatchObject({ database: null, user: null, secret: null, tlsMode: 'prefer' });
+    expect(shown.stdout).toContain('Agent:     west (not connected)\n');
+    expect(shown.stdout).toContain('Database:  -\n');
+    expect(shown.stdout).toContain('Secret:    -\n');
+    expect(shown.stdout).toContain('TLS mode:  prefer\n');
+  });
+
+  it('create reports a TLS mode the server rejects in the server’s words', async () => {
+    const result = await airlock(...CREATE, '--port', '5432', '--tls-mode', 'strict');
+
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'airlock: tlsMode must be one of disable, prefer, require, verify-full\n',
+    });
+  });
+
+  it('create reports a name that is taken in the server’s words', async () => {
+    const result = await airlock('connections', 'create', 'pg-prod', '--type', 'postgres', '--agent', 'east', '--host', 'h', '--port', '1');
+
+    expect(result).toEqual({ code: 1, stdout: '', stderr: 'airlock: connection "pg-prod" already exists\n' });
+  });
+
   it('create with an unknown agent exits 4 with the server’s message', async () => {
     const result = await airlock('connections', 'create', 'x', '--type', 'tcp', '--agent', 'nope', '--host', 'h', '--port', '22');
 
@@ -81,7 +109,11 @@ describe('airlock connections', () => {
       '',
     ]);
     expect(JSON.parse(json.stdout)).toEqual([
-      expect.objectContaining({ name: 'pg-prod', type: 'postgres', port: 5432, secretRef: 'env:PG_PASSWORD', agentConnected: true }),
+      {
+        id: IDS.pgProd, name: 'pg-prod', type: 'postgres', agent: 'east', agentConnected: true, host: '10.0.0.5',
+        port: 5432, database: 'shop', user: 'app', secret: 'env:PG_PASSWORD', tlsMode: 'require',
+        createdAt: '2025-11-25T07:00:00.000Z',
+      },
     ]);
   });
 

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ALICE, BOB, closedPort, FakeControlPlane } from '../test/fake-control-plane.js';
+import { ALICE, BOB, closedPort, FakeControlPlane, INVALID_TOKEN_MESSAGE } from '../test/fake-control-plane.js';
 import { makeHome, runCli } from '../test/run-cli.js';
 
 let fake: FakeControlPlane;
@@ -36,7 +36,7 @@ describe('airlock login', () => {
     expect(result.code).toBe(3);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
-      `airlock: the control plane at ${fake.url} refused this token (token is invalid or expired)\n`,
+      `airlock: the control plane at ${fake.url} refused this token (${INVALID_TOKEN_MESSAGE})\n`,
     );
     expect(existsSync(join(home.path, 'profile.json'))).toBe(false);
   });
@@ -92,7 +92,7 @@ describe('airlock whoami and logout', () => {
       await runCli(other.path, ['login', '--url', fake.url, '--token', BOB.token]);
 
       expect((await runCli(home.path, ['whoami'])).stdout).toBe(`alice@example.com (admin) at ${fake.url}\n`);
-      expect((await runCli(other.path, ['whoami'])).stdout).toBe(`bob@example.com (viewer) at ${fake.url}\n`);
+      expect((await runCli(other.path, ['whoami'])).stdout).toBe(`bob@example.com (admin) at ${fake.url}\n`);
     } finally {
       other.remove();
     }
@@ -101,7 +101,7 @@ describe('airlock whoami and logout', () => {
   it('lets AIRLOCK_URL and AIRLOCK_TOKEN stand in for a saved profile', async () => {
     const result = await runCli(home.path, ['whoami'], { AIRLOCK_URL: fake.url, AIRLOCK_TOKEN: BOB.token });
 
-    expect(result.stdout).toBe(`bob@example.com (viewer) at ${fake.url}\n`);
+    expect(result.stdout).toBe(`bob@example.com (admin) at ${fake.url}\n`);
   });
 
   it('tells the user to log in again when the saved token is refused', async () => {
@@ -111,7 +111,7 @@ describe('airlock whoami and logout', () => {
 
     expect(result.code).toBe(3);
     expect(result.stderr).toBe(
-      'airlock: the control plane refused your token (token is invalid or expired); run airlock login\n',
+      `airlock: the control plane refused your token (${INVALID_TOKEN_MESSAGE}); run airlock login\n`,
     );
   });
 

@@ -45,9 +45,12 @@ export function registerSessions(program: Command): void {
   addJsonOption(
     sessions.command('show').argument('<id>', 'session id').description('show a session and its statements'),
   ).action(async (id: string, options: JsonOption) => {
-    const detail = await ApiClient.forCurrentProfile().getSession(id);
+    const api = ApiClient.forCurrentProfile();
+    const detail = await api.getSession(id);
     const statements = (Array.isArray(detail.statements) ? detail.statements : []).map(normalizeStatement);
-    emit(options, { ...detail, statements }, renderSession);
+    // Sessions reference their agent by id; people know agents by name.
+    const agent = options.json ? undefined : (await api.listAgents()).find((a) => a.id === detail.agentId)?.name;
+    emit(options, { ...detail, statements }, (s) => renderSession(s, agent ?? detail.agentId));
   });
 }
 
@@ -71,11 +74,11 @@ function renderSessions(sessions: Session[]): string {
   ]);
 }
 
-function renderSession(s: SessionWithStatements): string {
+function renderSession(s: SessionWithStatements, agentName: string): string {
   const error = s.error ? [s.error.code, s.error.message].filter(Boolean).join(': ') : undefined;
   const header = renderDetails([
     ['Session', s.id],
-    ['Connection', `${s.connection} (agent ${s.agent})`],
+    ['Connection', `${s.connection} (agent ${agentName})`],
     ['Subject', s.subject],
     ['Mode', s.mode],
     ['Client', s.clientAddress || NONE],

@@ -35,6 +35,25 @@ describe('ApiClient errors', () => {
     expect(error).toMatchObject({ status: 502, exitCode: ExitCode.General, message: 'HTTP 502 Bad Gateway' });
   });
 
+  it('maps the control plane’s 401 to an auth error that says to log in again (exit 3)', async () => {
+    const message = 'the bearer token is not valid or has been revoked; log in again with `airlock login`';
+    const url = await serve((_, res) =>
+      res
+        .writeHead(401, { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer' })
+        .end(JSON.stringify({ error: 'unauthenticated', message })),
+    );
+    const error = await new ApiClient({ url, token: 't' }).listSessions().catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(AuthError);
+    expect(error).toMatchObject({
+      status: 401,
+      code: 'unauthenticated',
+      serverMessage: message,
+      exitCode: ExitCode.Auth,
+      message: `the control plane refused your token (${message}); run airlock login`,
+    });
+  });
+
   it('maps 403 to an auth error carrying the server’s message', async () => {
     const url = await serve((_, res) =>
       res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'forbidden', message: 'admins only' })),

@@ -85,7 +85,8 @@ export interface Connection {
 export interface Session {
   id: string;
   connection: string;
-  agent: string;
+  connectionId: string;
+  agentId: string;
   subject: string;
   mode: string;
   clientAddress: string | null;

@@ -1,20 +1,115 @@
 /**
  * A stand-in for the control plane's REST API, for CLI tests only: a real node:http server on
- * 127.0.0.1 serving the documented /v1 routes from canned, in-memory data and checking the bearer
- * token. The real control plane is covered by the e2e tests.
+ * 127.0.0.1 serving the /v1 routes from canned, in-memory data and checking the bearer token.
+ *
+ * Its JSON mirrors the real control plane (control-plane/src: `*.controller.ts`, `*.views.ts`,
+ * `common/http-error.filter.ts`, `identity/bearer-auth.guard.ts`): list routes wrap their rows
+ * (`{ agents }`, `{ connections }`, `{ sessions }`), ids are UUIDs, errors are `{ error, message }`
+ * with the real codes and sentences, and a 401 carries `WWW-Authenticate: Bearer`. Keep it in step
+ * with those files; the real control plane itself is covered by the e2e tests.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export const ALICE = { token: 'tok-alice', subject: 'alice@example.com', role: 'admin' };
-export const BOB = { token: 'tok-bob', subject: 'bob@example.com', role: 'viewer' };
+/** The only role the control plane has (identity/api-token.entity.ts). */
+export const ALICE = { token: 'alk_admin_AliceAliceAliceAliceAliceAlice0', subject: 'alice@example.com', role: 'admin' };
+export const BOB = { token: 'alk_admin_BobBobBobBobBobBobBobBobBobBob00', subject: 'bob@example.com', role: 'admin' };
 
 const NOW = '2025-11-25T07:00:00.000Z';
 
-export const JOIN_COMMAND = 'AIRLOCK_JOIN_TOKEN=ajt_secret_123 airlock-agent --control-plane http://127.0.0.1:7070';
+/** The join token every `POST /v1/agents` hands out (real ones are `alk_join_` + 32 random base62). */
+export const JOIN_TOKEN = 'alk_join_7Qm2xV9pLk4RtY8sWn3Bc6Hd1Fg5Jz0a';
+
+/** Messages the real control plane sends (identity/bearer-auth.guard.ts). */
+export const INVALID_TOKEN_MESSAGE = 'the bearer token is not valid or has been revoked; log in again with `airlock login`';
 
 export const LONG_STATEMENT =
   'SELECT o.id, o.customer_id, o.total_cents, o.created_at FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.country = $1 ORDER BY o.created_at DESC LIMIT 100';
+
+/** Deterministic UUIDs, so tests can name the rows they expect. */
+function uuid(n: number): string {
+  return `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+}
+
+export const IDS = {
+  east: uuid(1),
+  west: uuid(2),
+  pgProd: uuid(11),
+  /** A connection deleted since its session: sessions outlive their connection. */
+  pgStaging: uuid(12),
+  closedSession: uuid(21),
+  openSession: uuid(22),
+  failedSession: uuid(23),
+  /** Well-formed but unknown. */
+  unknownSession: uuid(99),
+};
+
+const TLS_MODES = ['disable', 'prefer', 'require', 'verify-full'];
+const MAX_SESSION_LIST_LIMIT = 500;
+const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 3600;
+
+/** GET /v1/agents row (agents/agent.views.ts AgentView). */
+export interface AgentView {
+  id: string;
+  name: string;
+  enrolled: boolean;
+  connected: boolean;
+  connectedAt: string | null;
+  lastSeenAt: string | null;
+  hostname: string | null;
+  version: string | null;
+  keyPrefix: string | null;
+  enrolledAt: string | null;
+  joinTokenExpiresAt: string | null;
+  createdAt: string;
+}
+
+/** connections/connection.views.ts ConnectionView. */
+export interface ConnectionView {
+  id: string;
+  name: string;
+  type: string;
+  agent: string;
+  agentConnected: boolean;
+  host: string;
+  port: number;
+  database: string | null;
+  user: string | null;
+  secret: string | null;
+  tlsMode: string;
+  createdAt: string;
+}
+
+/** sessions/session.views.ts StatementView. */
+export interface StatementView {
+  sequence: number;
+  protocol: string;
+  text: string;
+  startedAt: string;
+  durationMs: number;
+  rows: number | null;
+  commandTag: string | null;
+  error: { sqlstate: string | null; message: string } | null;
+}
+
+/** sessions/session.views.ts SessionView; the detail route adds `statements`. */
+export interface SessionView {
+  id: string;
+  connection: string;
+  connectionId: string;
+  agentId: string;
+  subject: string;
+  mode: string;
+  clientAddress: string | null;
+  status: 'opening' | 'open' | 'closed' | 'failed';
+  startedAt: string;
+  endedAt: string | null;
+  bytesFromClient: number;
+  bytesToClient: number;
+  error: { code: string; message: string } | null;
+}
+
+export type SessionDetailView = SessionView & { statements: StatementView[] };
 
 interface Request {
   body: Record<string, unknown>;
@@ -28,54 +123,70 @@ interface Route {
   handle: (match: string[], request: Request) => [number, unknown?];
 }
 
+type Reply = [number, unknown?];
+
 export class FakeControlPlane {
   readonly requests: Array<{ method: string; path: string; body: unknown }> = [];
-  agents: Record<string, unknown>[] = [
-    agent('east', { enrolled: true, connected: true, hostname: 'db-gw-1', lastSeenAt: NOW }),
-    agent('west', { enrolled: false, connected: false }),
-  ];
-  connections: Record<string, unknown>[] = [
+  /** Kept in name order, as the real list route returns them. */
+  agents: AgentView[] = [
     {
-      id: 'con_1', name: 'pg-prod', type: 'postgres', agent: 'east', agentConnected: true,
-      host: '10.0.0.5', port: 5432, database: 'shop', user: 'app', secretRef: 'env:PG_PASSWORD',
+      id: IDS.east, name: 'east', enrolled: true, connected: true, connectedAt: '2025-11-25T06:59:00.000Z',
+      lastSeenAt: NOW, hostname: 'db-gw-1', version: '0.1.0', keyPrefix: 'alk_agent_3fZk81Qa',
+      enrolledAt: '2025-11-24T12:00:00.000Z', joinTokenExpiresAt: null, createdAt: '2025-11-24T11:58:00.000Z',
+    },
+    {
+      id: IDS.west, name: 'west', enrolled: false, connected: false, connectedAt: null, lastSeenAt: null,
+      hostname: null, version: null, keyPrefix: null, enrolledAt: null,
+      joinTokenExpiresAt: '2025-11-25T08:00:00.000Z', createdAt: NOW,
+    },
+  ];
+  connections: ConnectionView[] = [
+    {
+      id: IDS.pgProd, name: 'pg-prod', type: 'postgres', agent: 'east', agentConnected: true,
+      host: '10.0.0.5', port: 5432, database: 'shop', user: 'app', secret: 'env:PG_PASSWORD',
       tlsMode: 'require', createdAt: NOW,
     },
   ];
-  sessions: Record<string, unknown>[] = [
+  sessions: SessionDetailView[] = [
     {
-      id: 'ses_1', connection: 'pg-prod', agent: 'east', subject: ALICE.subject, mode: 'tunnel',
-      clientAddress: '127.0.0.1:51234', status: 'ended', startedAt: '2025-11-25T06:00:00.000Z',
-      endedAt: '2025-11-25T06:03:12.000Z', bytesFromClient: 2048, bytesToClient: 1_572_864,
-      errorCode: null, errorMessage: null,
+      id: IDS.closedSession, connection: 'pg-prod', connectionId: IDS.pgProd, agentId: IDS.east,
+      subject: ALICE.subject, mode: 'tunnel', clientAddress: '127.0.0.1:51234', status: 'closed',
+      startedAt: '2025-11-25T06:00:00.000Z', endedAt: '2025-11-25T06:03:12.000Z',
+      bytesFromClient: 2048, bytesToClient: 1_572_864, error: null,
       statements: [
-        { sequence: 1, text: 'select 1', startedAt: NOW, durationMs: 0.42, rows: 1, commandTag: 'SELECT 1', error: null },
-        { sequence: 2, text: LONG_STATEMENT, startedAt: NOW, durationMs: 1530, rows: 100, commandTag: 'SELECT 100', error: null },
-        {
-          sequence: 3, text: 'select * from nope', startedAt: NOW, durationMs: 3, rows: null, commandTag: null,
-          error: { sqlstate: '42P01', message: 'relation "nope" does not exist' },
-        },
+        statement(1, 'select 1', 0.42, 1, 'SELECT 1'),
+        statement(2, LONG_STATEMENT, 1530, 100, 'SELECT 100'),
+        { ...statement(3, 'select * from nope', 3, null, null), error: { sqlstate: '42P01', message: 'relation "nope" does not exist' } },
       ],
     },
     {
-      id: 'ses_2', connection: 'pg-staging', agent: 'west', subject: BOB.subject, mode: 'exec',
-      clientAddress: null, status: 'active', startedAt: NOW, endedAt: null, bytesFromClient: 10,
-      bytesToClient: 0, errorCode: null, errorMessage: null, statements: [],
+      id: IDS.openSession, connection: 'pg-staging', connectionId: IDS.pgStaging, agentId: IDS.west,
+      subject: BOB.subject, mode: 'exec', clientAddress: null, status: 'open', startedAt: NOW, endedAt: null,
+      bytesFromClient: 10, bytesToClient: 0, error: null, statements: [],
+    },
+    {
+      id: IDS.failedSession, connection: 'pg-prod', connectionId: IDS.pgProd, agentId: IDS.east,
+      subject: ALICE.subject, mode: 'tunnel', clientAddress: '127.0.0.1:50000', status: 'failed',
+      startedAt: '2025-11-25T05:00:00.000Z', endedAt: '2025-11-25T05:00:01.500Z', bytesFromClient: 0, bytesToClient: 0,
+      error: { code: 'agent_disconnected', message: 'the agent went away in the middle of the session' },
+      statements: [],
     },
   ];
 
   private server: Server | undefined;
+  private nextId = 100;
   private readonly users = [ALICE, BOB];
   private readonly routes: Route[] = [
     { method: 'GET', pattern: /^\/v1\/whoami$/, handle: (_, { user }) => [200, user] },
-    { method: 'GET', pattern: /^\/v1\/agents$/, handle: () => [200, this.agents] },
+    { method: 'GET', pattern: /^\/v1\/agents$/, handle: () => [200, { agents: this.agents }] },
     { method: 'POST', pattern: /^\/v1\/agents$/, handle: (_, { body }) => this.createAgent(body) },
-    { method: 'DELETE', pattern: /^\/v1\/agents\/([^/]+)$/, handle: (m) => this.remove(this.agents, 'agent', m[1]) },
-    { method: 'GET', pattern: /^\/v1\/connections$/, handle: () => [200, this.connections] },
+    { method: 'DELETE', pattern: /^\/v1\/agents\/([^/]+)$/, handle: (m) => this.deleteAgent(m[1]) },
+    { method: 'GET', pattern: /^\/v1\/connections$/, handle: () => [200, { connections: this.connections }] },
     { method: 'POST', pattern: /^\/v1\/connections$/, handle: (_, { body }) => this.createConnection(body) },
-    { method: 'GET', pattern: /^\/v1\/connections\/([^/]+)$/, handle: (m) => this.find(this.connections, 'connection', m[1]) },
-    { method: 'DELETE', pattern: /^\/v1\/connections\/([^/]+)$/, handle: (m) => this.remove(this.connections, 'connection', m[1]) },
-    { method: 'GET', pattern: /^\/v1\/sessions$/, handle: (_, { url }) => [200, this.listSessions(url)] },
-    { method: 'GET', pattern: /^\/v1\/sessions\/([^/]+)$/, handle: (m) => this.find(this.sessions, 'session', m[1], 'id') },
+    { method: 'GET', pattern: /^\/v1\/connections\/([^/]+)$/, handle: (m) => this.getConnection(m[1]) },
+    { method: 'DELETE', pattern: /^\/v1\/connections\/([^/]+)$/, handle: (m) => this.deleteConnection(m[1]) },
+    { method: 'GET', pattern: /^\/v1\/sessions$/, handle: (_, { url }) => this.listSessions(url) },
+    { method: 'GET', pattern: /^\/v1\/sessions\/([^/]+)$/, handle: (m) => this.getSession(m[1]) },
   ];
 
   get url(): string {
@@ -100,67 +211,145 @@ export class FakeControlPlane {
     const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>) : {};
     this.requests.push({ method: req.method ?? '', path: url.pathname + url.search, body });
 
-    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const known = this.users.find((u) => u.token === token);
-    if (!known) return send(res, 401, problem('invalid_token', 'token is invalid or expired'));
-    const user = { subject: known.subject, role: known.role };
-
+    // Nest matches the route first; the global bearer guard only runs for a route that exists.
+    let matched: { route: Route; match: string[] } | undefined;
     for (const route of this.routes) {
       const match = req.method === route.method ? url.pathname.match(route.pattern) : null;
-      if (match) return send(res, ...route.handle(match.map(decodeURIComponent), { body, url, user }));
+      if (match) {
+        matched = { route, match: match.map(decodeURIComponent) };
+        break;
+      }
     }
-    send(res, 404, problem('route_not_found', `no route for ${req.method} ${url.pathname}`));
+    if (!matched) return send(res, 404, problem('not_found', `no such endpoint: ${req.method} ${url.pathname}`));
+
+    const authenticated = this.authenticate(req.headers.authorization);
+    if ('message' in authenticated) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      return send(res, 401, problem('unauthenticated', authenticated.message));
+    }
+    send(res, ...matched.route.handle(matched.match, { body, url, user: authenticated }));
   }
 
-  private createAgent(body: Record<string, unknown>): [number, unknown] {
+  /** identity/bearer-auth.guard.ts, with the same three messages. */
+  private authenticate(header: string | undefined): { subject: string; role: string } | { message: string } {
+    if (header === undefined) {
+      return { message: 'missing credentials: send "Authorization: Bearer <token>" (run `airlock login` first)' };
+    }
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+    if (token === undefined) return { message: 'the Authorization header must have the form "Bearer <token>"' };
+    const known = this.users.find((u) => u.token === token);
+    return known ? { subject: known.subject, role: known.role } : { message: INVALID_TOKEN_MESSAGE };
+  }
+
+  private createAgent(body: Record<string, unknown>): Reply {
+    const invalid = unknownFields(body, ['name', 'joinTokenTtlSeconds']);
+    if (invalid) return invalid;
     const name = String(body.name ?? '');
-    if (this.agents.some((a) => a.name === name)) {
-      return [409, problem('agent_exists', `agent "${name}" already exists`)];
-    }
-    const created = agent(name, { enrolled: false, connected: false });
-    this.agents.push(created);
-    return [201, { agent: created, joinToken: 'ajt_secret_123', joinTokenExpiresAt: '2099-01-01T00:00:00.000Z', command: JOIN_COMMAND }];
+    if (this.agents.some((a) => a.name === name)) return [409, problem('conflict', `agent "${name}" already exists`)];
+    const now = new Date();
+    const ttl = typeof body.joinTokenTtlSeconds === 'number' ? body.joinTokenTtlSeconds : DEFAULT_JOIN_TOKEN_TTL_SECONDS;
+    const joinTokenExpiresAt = new Date(now.getTime() + ttl * 1000).toISOString();
+    const created: AgentView = {
+      id: uuid(this.nextId++), name, enrolled: false, connected: false, connectedAt: null, lastSeenAt: null,
+      hostname: null, version: null, keyPrefix: null, enrolledAt: null, joinTokenExpiresAt, createdAt: now.toISOString(),
+    };
+    this.agents = [...this.agents, created].sort(byName);
+    return [201, {
+      agent: created,
+      joinToken: JOIN_TOKEN,
+      joinTokenExpiresAt,
+      command: `airlock-agent --url ${this.url} --join-token ${JOIN_TOKEN}`,
+    }];
   }
 
-  private createConnection(body: Record<string, unknown>): [number, unknown] {
-    const agentRow = this.agents.find((a) => a.name === body.agent);
-    if (!agentRow) return [404, problem('agent_not_found', `agent "${String(body.agent)}" does not exist`)];
-    const created = {
-      id: `con_${this.connections.length + 1}`, database: null, user: null, tlsMode: null, ...body,
-      secretRef: body.secret ?? null, agentConnected: agentRow.connected, createdAt: NOW,
+  private deleteAgent(name: string): Reply {
+    const agent = this.agents.find((a) => a.name === name);
+    if (!agent) return [404, problem('not_found', `agent "${name}" does not exist`)];
+    const serving = this.connections.filter((c) => c.agent === name).map((c) => `"${c.name}"`);
+    if (serving.length > 0) {
+      return [409, problem('conflict', `agent "${name}" still serves connections ${serving.join(', ')}; delete them first`)];
+    }
+    this.agents = this.agents.filter((a) => a !== agent);
+    return [204];
+  }
+
+  private createConnection(body: Record<string, unknown>): Reply {
+    const invalid = unknownFields(body, ['name', 'type', 'agent', 'host', 'port', 'database', 'user', 'secret', 'tlsMode']);
+    if (invalid) return invalid;
+    if (body.tlsMode !== undefined && !TLS_MODES.includes(String(body.tlsMode))) {
+      return [400, problem('invalid_request', `tlsMode must be one of ${TLS_MODES.join(', ')}`)];
+    }
+    const agent = this.agents.find((a) => a.name === body.agent);
+    if (!agent) return [404, problem('not_found', `agent "${String(body.agent)}" does not exist`)];
+    if (this.connections.some((c) => c.name === body.name)) {
+      return [409, problem('conflict', `connection "${String(body.name)}" already exists`)];
+    }
+    const created: ConnectionView = {
+      id: uuid(this.nextId++),
+      name: String(body.name),
+      type: String(body.type),
+      agent: agent.name,
+      agentConnected: agent.connected,
+      host: String(body.host),
+      port: Number(body.port),
+      database: (body.database as string | undefined) ?? null,
+      user: (body.user as string | undefined) ?? null,
+      secret: (body.secret as string | undefined) ?? null,
+      tlsMode: (body.tlsMode as string | undefined) ?? 'prefer',
+      createdAt: new Date().toISOString(),
     };
-    delete (created as Record<string, unknown>).secret;
-    this.connections.push(created);
+    this.connections = [...this.connections, created].sort(byName);
     return [201, created];
   }
 
-  private listSessions(url: URL): unknown[] {
+  private getConnection(name: string): Reply {
+    const connection = this.connections.find((c) => c.name === name);
+    return connection ? [200, connection] : [404, problem('not_found', `connection "${name}" does not exist`)];
+  }
+
+  private deleteConnection(name: string): Reply {
+    const before = this.connections.length;
+    this.connections = this.connections.filter((c) => c.name !== name);
+    return this.connections.length < before ? [204] : [404, problem('not_found', `connection "${name}" does not exist`)];
+  }
+
+  /** Newest first, optionally one connection's (by name); `limit` defaults to 50, at most 500. */
+  private listSessions(url: URL): Reply {
+    const unknown = [...url.searchParams.keys()].find((key) => key !== 'limit' && key !== 'connection');
+    if (unknown) return [400, problem('invalid_request', `unknown field "${unknown}"`)];
+    const rawLimit = url.searchParams.get('limit');
+    const limit = rawLimit === null ? 50 : Number(rawLimit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SESSION_LIST_LIMIT) {
+      return [400, problem('invalid_request', `limit must be an integer between 1 and ${MAX_SESSION_LIST_LIMIT}`)];
+    }
     const connection = url.searchParams.get('connection');
-    const limit = Number(url.searchParams.get('limit') ?? 50);
-    return this.sessions
-      .filter((s) => !connection || s.connection === connection)
+    const sessions = this.sessions
+      .filter((s) => connection === null || s.connection === connection)
+      .sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt) || a.id.localeCompare(b.id))
       .slice(0, limit)
-      .map(({ statements: _, ...summary }) => summary);
+      .map(({ statements: _, ...view }) => view);
+    return [200, { sessions }];
   }
 
-  private find(rows: Record<string, unknown>[], kind: string, key: string, field = 'name'): [number, unknown] {
-    const row = rows.find((r) => r[field] === key);
-    return row ? [200, row] : [404, problem(`${kind}_not_found`, `${kind} "${key}" does not exist`)];
-  }
-
-  private remove(rows: Record<string, unknown>[], kind: string, name: string): [number, unknown?] {
-    const index = rows.findIndex((r) => r.name === name);
-    if (index < 0) return [404, problem(`${kind}_not_found`, `${kind} "${name}" does not exist`)];
-    rows.splice(index, 1);
-    return [204];
+  private getSession(id: string): Reply {
+    const session = this.sessions.find((s) => s.id === id);
+    return session ? [200, session] : [404, problem('not_found', `session "${id}" does not exist`)];
   }
 }
 
-function agent(name: string, fields: Record<string, unknown>): Record<string, unknown> {
-  return {
-    id: `agt_${name}`, name, enrolled: false, connected: false, connectedAt: null, lastSeenAt: null,
-    hostname: null, version: null, createdAt: NOW, ...fields,
-  };
+function statement(sequence: number, text: string, durationMs: number, rows: number | null, commandTag: string | null): StatementView {
+  return { sequence, protocol: 'postgres', text, startedAt: NOW, durationMs, rows, commandTag, error: null };
+}
+
+function byName(a: { name: string }, b: { name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** The validation pipe's `forbidNonWhitelisted` answer (common/validation.ts). */
+function unknownFields(body: Record<string, unknown>, allowed: string[]): Reply | undefined {
+  const unknown = Object.keys(body).filter((key) => !allowed.includes(key));
+  if (unknown.length === 0) return undefined;
+  return [400, problem('invalid_request', unknown.map((key) => `unknown field "${key}"`).join('; '))];
 }
 
 function problem(error: string, message: string): { error: string; message: string } {
@@ -172,7 +361,7 @@ function send(res: ServerResponse, status: number, body?: unknown): void {
     res.writeHead(status).end();
     return;
   }
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
 }
 
 /** A port nothing listens on: bound once, then released. */
