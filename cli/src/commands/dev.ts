@@ -146,10 +146,10 @@ airlock dev is running. Dev mode: plaintext HTTP on loopback and a local admin t
   CLI            logged in as admin
 
 Try it from another terminal in this checkout:
-  pnpm exec airlock connect ${DEMO_CONNECTION}
+  npx airlock connect ${DEMO_CONNECTION}
   psql "host=127.0.0.1 port=5433 dbname=postgres sslmode=disable" -c "select name, email from customers"
-  pnpm exec airlock exec ${DEMO_CONNECTION} -c "select country, count(*) from customers group by 1"
-  pnpm exec airlock sessions list
+  npx airlock exec ${DEMO_CONNECTION} -c "select country, count(*) from customers group by 1"
+  npx airlock sessions list
 
 Press Ctrl-C to stop.
 `;

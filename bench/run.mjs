@@ -1,0 +1,644 @@
+#!/usr/bin/env node
+// airlock data-path benchmark: direct Postgres vs. airlock (CLI → control plane → agent) vs. pgbouncer,
+// interleaved in one run on this machine. See bench/README.md. Plain Node ESM, no dependencies of its own.
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const requireE2e = createRequire(path.join(ROOT, 'e2e', 'package.json'));
+const pg = requireE2e('pg');
+const { to: copyTo } = requireE2e('pg-copy-streams');
+
+// ---------------------------------------------------------------------------------------------
+// options
+const USAGE = `usage: node bench/run.mjs [--quick] [--seconds N] [--rounds N] [--bulk-mib N]
+                         [--slow-reader-sleep N | --no-slow-reader] [--keep-logs]
+  --quick              smoke run (< 1 min): 2 s pgbench runs, 1 round, 64 MiB bulk table
+  --seconds N          duration of each pgbench run (default 10)
+  --rounds N           interleaved rounds; the median is reported (default 3)
+  --bulk-mib N         size of the bulk table's COPY output in MiB (default 384)
+  --slow-reader-sleep N  seconds the slow reader waits before reading the bulk COPY (default 10; 3 with --quick)
+  --no-slow-reader     skip the slow-reader memory experiment
+  --keep-logs          keep the temp dir with process logs (always kept on failure)
+env: BENCH_PGHOST/BENCH_PGPORT (default 127.0.0.1:5432, trust auth as user postgres)`;
+
+function parseArgs(argv) {
+  const o = { quick: false, seconds: undefined, rounds: undefined, bulkMib: undefined, slowReader: true, slowSleep: undefined, keepLogs: false };
+  const num = (i, name) => {
+    const v = Number(argv[i]);
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} needs a positive number, got ${argv[i]}`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--seconds') o.seconds = num(++i, a);
+    else if (a === '--rounds') o.rounds = Math.round(num(++i, a));
+    else if (a === '--bulk-mib') o.bulkMib = Math.round(num(++i, a));
+    else if (a === '--slow-reader-sleep') o.slowSleep = num(++i, a);
+    else if (a === '--no-slow-reader') o.slowReader = false;
+    else if (a === '--keep-logs') o.keepLogs = true;
+    else if (a === '-h' || a === '--help') { console.log(USAGE); process.exit(0); }
+    else throw new Error(`unknown argument ${a}\n${USAGE}`);
+  }
+  o.seconds ??= o.quick ? 2 : 10;
+  o.rounds ??= o.quick ? 1 : 3;
+  o.bulkMib ??= o.quick ? 64 : 384;
+  o.slowSleep ??= o.quick ? 3 : 10;
+  return o;
+}
+
+const opts = (() => {
+  try { return parseArgs(process.argv.slice(2)); } catch (e) { console.error(e.message); process.exit(2); }
+})();
+
+const PGHOST = process.env.BENCH_PGHOST ?? '127.0.0.1';
+const PGPORT = Number(process.env.BENCH_PGPORT ?? 5432);
+if (!/^127\.|^localhost$|^::1$/.test(PGHOST)) { console.error('BENCH_PGHOST must be a loopback address'); process.exit(2); }
+const BENCH_DB = 'airlock_bench';
+const BENCH_ROLE = 'airlock_bench';
+const BENCH_PASSWORD = 'airlock_bench_pw_not_secret';
+const BULK_ROW_BYTES = 150; // one COPY text line: int id, tab, 140-char payload, newline ≈ 150 bytes
+const PGBOUNCER = '/usr/sbin/pgbouncer';
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+const PATHS_ALL = ['direct', 'airlock', 'pgbouncer'];
+
+const t0 = Date.now();
+const log = (...a) => console.error(`[bench +${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
+
+// ---------------------------------------------------------------------------------------------
+// process management: everything we start leads its own process group; cleanup kills the groups.
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-'));
+fs.chmodSync(work, 0o755);
+const started = new Set(); // { name, child, pid }
+let cleaningUp = false;
+let controlPlaneDb; // dropped in cleanup
+
+function startDaemon(name, cmd, args, { env = {}, cwd } = {}) {
+  const logFile = path.join(work, `${name}.log`);
+  const fd = fs.openSync(logFile, 'a');
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', fd, fd], detached: true });
+  fs.closeSync(fd);
+  const h = { name, child, pid: child.pid, logFile, exited: false, exit: undefined };
+  h.exitPromise = new Promise((resolve) => {
+    child.once('exit', (code, signal) => { h.exited = true; h.exit = { code, signal }; started.delete(h); resolve(h.exit); });
+    child.once('error', (err) => { h.exited = true; h.exit = { code: null, signal: null, error: err.message }; started.delete(h); resolve(h.exit); });
+  });
+  started.add(h);
+  return h;
+}
+
+function readLog(h) {
+  try { return fs.readFileSync(h.logFile, 'utf8'); } catch { return ''; }
+}
+
+async function waitForLog(h, pattern, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = readLog(h);
+    const m = text.match(pattern);
+    if (m) return m;
+    if (h.exited) throw new Error(`${h.name} exited (${JSON.stringify(h.exit)}) before ${pattern}; log:\n${text.slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`${h.name}: ${pattern} not seen within ${timeoutMs} ms; log:\n${text.slice(-2000)}`);
+    await sleep(100);
+  }
+}
+
+function killGroup(h, signal) {
+  try { process.kill(-h.pid, signal); } catch { try { h.child.kill(signal); } catch { /* gone */ } }
+}
+
+async function stopDaemon(h, timeoutMs = 5000) {
+  if (h.exited) return;
+  killGroup(h, 'SIGTERM');
+  const timedOut = await Promise.race([h.exitPromise.then(() => false), sleep(timeoutMs).then(() => true)]);
+  killGroup(h, 'SIGKILL'); // the leader is gone (or stuck): make sure nothing it started lingers
+  if (timedOut) await Promise.race([h.exitPromise, sleep(2000)]);
+}
+
+async function cleanup(failed) {
+  if (cleaningUp) return;
+  cleaningUp = true;
+  const hs = [...started].reverse();
+  await Promise.all(hs.map((h) => stopDaemon(h)));
+  if (controlPlaneDb) {
+    const r = psqlAdmin(`DROP DATABASE IF EXISTS ${controlPlaneDb} WITH (FORCE)`, { check: false, timeoutMs: 20_000 });
+    if (r.status !== 0) log(`could not drop ${controlPlaneDb}: ${r.stderr}`);
+  }
+  if (failed || opts.keepLogs) log(`logs kept in ${work}`);
+  else fs.rmSync(work, { recursive: true, force: true });
+}
+
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    log(`${sig}: stopping everything`);
+    cleanup(true).finally(() => process.exit(130));
+  });
+}
+process.once('exit', () => { for (const h of started) killGroup(h, 'SIGKILL'); });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Runs a command to completion with a hard time limit; resolves { status, stdout, stderr }.
+function run(cmd, args, { env = {}, timeoutMs = 60_000, input } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const h = { name: cmd, child, pid: child.pid, exited: false };
+    started.add(h);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input ?? '');
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; killGroup(h, 'SIGKILL'); }, timeoutMs);
+    const done = (status, error) => {
+      clearTimeout(timer);
+      h.exited = true;
+      started.delete(h);
+      resolve({ status, stdout, stderr: timedOut ? `${stderr}\n(timed out after ${timeoutMs} ms)` : error ? `${stderr}${error}` : stderr, timedOut });
+    };
+    child.once('error', (e) => done(-1, e.message));
+    child.once('close', (code) => done(code ?? -1));
+  });
+}
+
+function psqlAdmin(sql, { db = 'postgres', check = true, timeoutMs = 600_000 } = {}) {
+  const r = spawnSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', PGHOST, '-p', String(PGPORT), '-U', 'postgres', '-d', db, '-c', sql], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
+  if (check && r.status !== 0) throw new Error(`psql failed: ${sql}\n${r.stderr}${r.error ? r.error.message : ''}`);
+  return { status: r.status, stdout: (r.stdout ?? '').trim(), stderr: r.stderr ?? '' };
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+async function waitForPort(port, timeoutMs, h) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (h?.exited) throw new Error(`${h.name} exited (${JSON.stringify(h.exit)}); log:\n${readLog(h).slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`port ${port} not accepting connections within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc sampling
+function procStat(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // after "pid (comm) ": f[0]=state … f[11]=utime f[12]=stime (fields 14, 15 of proc(5))
+    return { cpuTicks: Number(f[11]) + Number(f[12]) };
+  } catch { return undefined; }
+}
+
+function procMem(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k) => Number((s.match(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm')) ?? [])[1] ?? NaN);
+    return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
+  } catch { return undefined; }
+}
+
+function childPids(pid) {
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const s = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(d));
+    } catch { /* raced */ }
+  }
+  return out;
+}
+
+function cpuSnapshot(procs) {
+  const snap = {};
+  for (const [name, pid] of Object.entries(procs)) snap[name] = procStat(pid)?.cpuTicks;
+  return snap;
+}
+
+function cpuDeltaMs(before, after) {
+  const out = {};
+  for (const k of Object.keys(before)) {
+    if (before[k] === undefined || after[k] === undefined) continue;
+    out[k] = ((after[k] - before[k]) * 1000) / CLK_TCK;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// setup of the target database (idempotent)
+function setupTarget() {
+  const ping = psqlAdmin('select 1', { check: false, timeoutMs: 10_000 });
+  if (ping.status !== 0) throw new Error(`cannot reach Postgres at ${PGHOST}:${PGPORT} as user postgres (trust):\n${ping.stderr}`);
+  const roleExists = psqlAdmin(`select 1 from pg_roles where rolname = '${BENCH_ROLE}'`).stdout === '1';
+  psqlAdmin(`${roleExists ? 'ALTER' : 'CREATE'} ROLE ${BENCH_ROLE} LOGIN PASSWORD '${BENCH_PASSWORD}'`);
+  if (psqlAdmin(`select 1 from pg_database where datname = '${BENCH_DB}'`).stdout !== '1') {
+    log(`creating database ${BENCH_DB}`);
+    psqlAdmin(`CREATE DATABASE ${BENCH_DB} OWNER ${BENCH_ROLE}`);
+  }
+  const hasAccounts = psqlAdmin(`select to_regclass('pgbench_accounts') is not null`, { db: BENCH_DB }).stdout === 't';
+  const accounts = hasAccounts ? psqlAdmin('select count(*) from pgbench_accounts', { db: BENCH_DB }).stdout : '0';
+  if (accounts !== '1000000') {
+    log('pgbench -i -s 10 (once)');
+    const r = spawnSync('pgbench', ['-i', '-s', '10', '-q', '-h', PGHOST, '-p', String(PGPORT), '-U', BENCH_ROLE, BENCH_DB], {
+      encoding: 'utf8', timeout: 300_000, env: { ...process.env, PGPASSWORD: BENCH_PASSWORD },
+    });
+    if (r.status !== 0) throw new Error(`pgbench -i failed:\n${r.stderr}`);
+  }
+  const bulkRows = Math.round((opts.bulkMib * 1024 * 1024) / BULK_ROW_BYTES);
+  const bulkTable = `bulk_${opts.bulkMib}mib`;
+  const marker = `rows=${bulkRows}`;
+  const have = psqlAdmin(`select coalesce(obj_description(to_regclass('${bulkTable}'), 'pg_class'), '')`, { db: BENCH_DB }).stdout;
+  if (have !== marker) {
+    log(`creating ${bulkTable}: ${bulkRows} rows × ~${BULK_ROW_BYTES} B (once)`);
+    psqlAdmin(
+      `DROP TABLE IF EXISTS ${bulkTable};
+       CREATE TABLE ${bulkTable} (id int, payload text);
+       INSERT INTO ${bulkTable} SELECT g, substr(repeat(md5(g::text), 5), 1, ${BULK_ROW_BYTES - 10}) FROM generate_series(1000001, ${1000000 + bulkRows}) g;
+       ALTER TABLE ${bulkTable} OWNER TO ${BENCH_ROLE};`,
+      { db: BENCH_DB, timeoutMs: 900_000 },
+    );
+    psqlAdmin(`VACUUM ANALYZE ${bulkTable}`, { db: BENCH_DB, timeoutMs: 900_000 });
+    // the marker goes on last, so an interrupted setup is redone next time
+    psqlAdmin(`COMMENT ON TABLE ${bulkTable} IS '${marker}'`, { db: BENCH_DB });
+  }
+  psqlAdmin(`VACUUM ANALYZE pgbench_accounts`, { db: BENCH_DB, check: false });
+  return { bulkTable, bulkRows };
+}
+
+// ---------------------------------------------------------------------------------------------
+// the airlock stack
+const NODE = process.execPath;
+const CP_BIN = path.join(ROOT, 'control-plane', 'bin', 'airlock-control-plane.js');
+const AGENT_BIN = path.join(ROOT, 'data-agent', 'bin', 'airlock-agent.js');
+const CLI_BIN = path.join(ROOT, 'cli', 'bin', 'airlock.js');
+
+async function startAirlock() {
+  for (const f of [
+    path.join(ROOT, 'control-plane', 'dist', 'cli-entry.js'),
+    path.join(ROOT, 'data-agent', 'dist', 'cli-entry.js'),
+    path.join(ROOT, 'cli', 'dist', 'index.js'),
+  ]) {
+    if (!fs.existsSync(f)) throw new Error(`${f} is missing: build first (cd ${ROOT} && pnpm -r --workspace-concurrency=1 run build)`);
+  }
+  controlPlaneDb = `airlock_bench_cp_${process.pid}_${Date.now().toString(36)}`;
+  psqlAdmin(`CREATE DATABASE ${controlPlaneDb}`);
+  const cpPort = await freePort();
+  const url = `http://127.0.0.1:${cpPort}`;
+  const token = `alk_bench_${randomBytes(16).toString('hex')}`;
+  const extraNodeOptions = process.env.BENCH_NODE_OPTIONS ?? ''; // e.g. --cpu-prof for profiling
+  const nodeEnv = extraNodeOptions ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${extraNodeOptions}`.trim() } : {};
+  // Log level: info (the default) — the ready line is an info line, and it is what a deployment runs.
+  const cp = startDaemon('control-plane', NODE, [CP_BIN], {
+    cwd: work,
+    env: {
+      ...nodeEnv,
+      DATABASE_URL: `postgres://postgres@${PGHOST}:${PGPORT}/${controlPlaneDb}`,
+      AIRLOCK_HOST: '127.0.0.1',
+      AIRLOCK_PORT: String(cpPort),
+      AIRLOCK_DATA_DIR: path.join(work, 'cp-data'),
+      AIRLOCK_BOOTSTRAP_TOKEN: token,
+    },
+  });
+  await waitForLog(cp, /control plane listening/, 60_000);
+  const home = path.join(work, 'cli-home');
+  const cliEnv = { AIRLOCK_HOME: home, HOME: home, NO_COLOR: '1' };
+  const cli = async (args) => {
+    const r = await run(NODE, [CLI_BIN, ...args], { env: cliEnv, timeoutMs: 60_000 });
+    if (r.status !== 0) throw new Error(`airlock ${args.join(' ')} failed (${r.status}):\n${r.stderr}${r.stdout}`);
+    return r.stdout;
+  };
+  await cli(['login', '--url', url, '--token', token]);
+  const { joinToken } = JSON.parse(await cli(['agents', 'create', 'bench-agent', '--json']));
+  const agent = startDaemon('agent', NODE, [AGENT_BIN, '--url', url, '--join-token', joinToken, '--state-dir', path.join(work, 'agent-state')], {
+    cwd: work,
+    env: { ...nodeEnv, BENCH_PG_PASSWORD: BENCH_PASSWORD },
+  });
+  await waitForLog(agent, /connected to the control plane/, 60_000);
+  await cli([
+    'connections', 'create', 'pg', '--type', 'postgres', '--agent', 'bench-agent', '--host', PGHOST, '--port', String(PGPORT),
+    '--database', BENCH_DB, '--user', BENCH_ROLE, '--secret', 'env:BENCH_PG_PASSWORD', '--tls-mode', 'disable',
+  ]);
+  const localPort = await freePort();
+  const connect = startDaemon('cli-connect', NODE, [CLI_BIN, 'connect', 'pg', '--port', String(localPort), '--json'], { cwd: work, env: { ...cliEnv, ...nodeEnv } });
+  const m = await waitForLog(connect, /^\{.*"port":\s*(\d+).*\}$/m, 30_000);
+  return { cp, agent, connect, port: Number(m[1]), url };
+}
+
+async function startPgbouncer() {
+  if (!fs.existsSync(PGBOUNCER)) return undefined;
+  const dir = path.join(work, 'pgbouncer');
+  fs.mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  fs.writeFileSync(path.join(dir, 'userlist.txt'), `"${BENCH_ROLE}" "${BENCH_PASSWORD}"\n`);
+  fs.writeFileSync(
+    path.join(dir, 'pgbouncer.ini'),
+    `[databases]
+* = host=${PGHOST} port=${PGPORT} dbname=${BENCH_DB}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = ${port}
+unix_socket_dir =
+auth_type = trust
+auth_file = ${path.join(dir, 'userlist.txt')}
+pool_mode = session
+max_client_conn = 100
+default_pool_size = 40
+ignore_startup_parameters = extra_float_digits,options,application_name
+logfile = ${path.join(dir, 'pgbouncer.log')}
+log_connections = 0
+log_disconnections = 0
+server_tls_sslmode = disable
+`,
+  );
+  let cmd = PGBOUNCER;
+  let args = [path.join(dir, 'pgbouncer.ini')];
+  if (process.getuid?.() === 0) {
+    // pgbouncer refuses to run as root
+    spawnSync('chown', ['-R', 'postgres', dir]);
+    cmd = 'runuser';
+    args = ['-u', 'postgres', '--', PGBOUNCER, ...args];
+  }
+  const h = startDaemon('pgbouncer', cmd, args, { cwd: dir });
+  await waitForPort(port, 15_000, h);
+  // the pgbouncer process itself (runuser forks it) for CPU accounting
+  let pid = h.pid;
+  if (cmd === 'runuser') {
+    for (let i = 0; i < 20; i++) {
+      const kids = childPids(h.pid);
+      if (kids.length) { pid = kids[0]; break; }
+      await sleep(50);
+    }
+  }
+  return { h, port, pid };
+}
+
+// ---------------------------------------------------------------------------------------------
+// measurements
+function pgEnv() {
+  return { PGPASSWORD: BENCH_PASSWORD, PGCONNECT_TIMEOUT: '20', PGSSLMODE: 'disable' };
+}
+
+async function pgbench(port, clients, seconds) {
+  const args = ['-S', '-n', '-T', String(seconds), '-c', String(clients), '-j', String(Math.min(clients, 2)), '-h', '127.0.0.1', '-p', String(port), '-U', BENCH_ROLE, BENCH_DB];
+  const r = await run('pgbench', args, { env: pgEnv(), timeoutMs: (seconds + 60) * 1000 });
+  const tps = Number((r.stdout.match(/tps = ([\d.]+) \(without initial connection time\)/) ?? [])[1]);
+  const latencyMs = Number((r.stdout.match(/latency average = ([\d.]+) ms/) ?? [])[1]);
+  const txns = Number((r.stdout.match(/number of transactions actually processed: (\d+)/) ?? [])[1]);
+  const failed = Number((r.stdout.match(/number of failed transactions: (\d+)/) ?? [])[1] ?? 0);
+  if (r.status !== 0 || !Number.isFinite(tps) || !txns) throw new Error(`pgbench on port ${port} failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
+  return { tps, latencyMs, txns, failed };
+}
+
+async function bulkCopy(port, table, timeoutMs) {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: BENCH_ROLE, database: BENCH_DB, password: BENCH_PASSWORD, connectionTimeoutMillis: 20_000 });
+  const timer = setTimeout(() => client.connection?.stream?.destroy(new Error(`bulk COPY timed out after ${timeoutMs} ms`)), timeoutMs);
+  try {
+    await client.connect();
+    let bytes = 0;
+    const start = process.hrtime.bigint();
+    await pipeline(client.query(copyTo(`COPY ${table} TO STDOUT`)), new Writable({ write(chunk, _e, cb) { bytes += chunk.length; cb(); } }));
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    return { bytes, seconds, mibPerSec: bytes / 1024 / 1024 / seconds };
+  } finally {
+    clearTimeout(timer);
+    await client.end().catch(() => undefined);
+  }
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+// Slow client: psql's \copy of the bulk table into a pipe whose reader sleeps first, sampling RSS.
+async function slowReader(port, table, sleepSeconds, procs) {
+  const samples = [];
+  const peak = {};
+  let stop = false;
+  const sampler = (async () => {
+    const start = Date.now();
+    while (!stop) {
+      const row = { t: (Date.now() - start) / 1000 };
+      for (const [name, pid] of Object.entries(procs)) {
+        const m = procMem(pid);
+        if (!m) continue;
+        row[name] = Math.round(m.rssMiB * 10) / 10;
+        peak[name] = Math.max(peak[name] ?? 0, m.rssMiB);
+      }
+      samples.push(row);
+      await sleep(500);
+    }
+  })();
+  const psqlCmd = `psql -X -q -h 127.0.0.1 -p ${port} -U ${BENCH_ROLE} -d ${BENCH_DB} -c '\\copy ${table} to stdout' | (sleep ${sleepSeconds}; wc -c)`;
+  const start = Date.now();
+  const r = await run('sh', ['-c', psqlCmd], { env: pgEnv(), timeoutMs: (sleepSeconds + 300) * 1000 });
+  stop = true;
+  await sampler;
+  if (r.status !== 0) throw new Error(`slow reader failed:\n${r.stderr}`);
+  return { sleepSeconds, bytes: Number(r.stdout.trim()), seconds: (Date.now() - start) / 1000, peakRssMiB: peak, samples };
+}
+
+// ---------------------------------------------------------------------------------------------
+// report
+const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
+const ratio = (x, base) => (Number.isFinite(x) && Number.isFinite(base) && base !== 0 ? (x / base).toFixed(2) : '—');
+
+function renderTable(res) {
+  const paths = res.paths;
+  const m = res.medians;
+  const lines = [];
+  const head = ['metric', ...paths.flatMap((p) => (p === 'direct' ? ['direct'] : [p, `${p} ÷ direct`]))];
+  lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+  const row = (label, key, d) => {
+    const cells = [label];
+    for (const p of paths) {
+      const v = m[p]?.[key];
+      cells.push(fmt(v, d));
+      if (p !== 'direct') cells.push(ratio(v, m.direct?.[key]));
+    }
+    lines.push(`| ${cells.join(' | ')} |`);
+  };
+  row('pgbench -S c=1: TPS', 'tps_c1', 0);
+  row('pgbench -S c=1: latency (ms)', 'lat_c1', 3);
+  row('pgbench -S c=8 j=2: TPS', 'tps_c8', 0);
+  row('pgbench -S c=8 j=2: latency (ms)', 'lat_c8', 3);
+  row('bulk COPY TO STDOUT (MiB/s)', 'bulk_mibs', 0);
+  const out = [lines.join('\n')];
+
+  const a = m.airlock ?? {};
+  const pb = m.pgbouncer ?? {};
+  const cpuLines = ['| process | CPU µs / txn (c=8) | CPU ms / MiB (bulk) | RSS after (MiB) | peak RSS VmHWM (MiB) |', '|---|---|---|---|---|'];
+  for (const name of ['controlPlane', 'agent', 'cli']) {
+    const mem = res.memory?.[name] ?? {};
+    cpuLines.push(`| airlock ${name} | ${fmt(a[`cpu_us_per_txn_${name}`])} | ${fmt(a[`cpu_ms_per_mib_${name}`], 2)} | ${fmt(mem.rssMiB)} | ${fmt(mem.hwmMiB)} |`);
+  }
+  cpuLines.push(`| airlock total (3 processes) | ${fmt(a.cpu_us_per_txn_total)} | ${fmt(a.cpu_ms_per_mib_total, 2)} | | |`);
+  if (paths.includes('pgbouncer')) {
+    const mem = res.memory?.pgbouncer ?? {};
+    cpuLines.push(`| pgbouncer | ${fmt(pb.cpu_us_per_txn_pgbouncer)} | ${fmt(pb.cpu_ms_per_mib_pgbouncer, 2)} | ${fmt(mem.rssMiB)} | ${fmt(mem.hwmMiB)} |`);
+  }
+  out.push(cpuLines.join('\n'));
+
+  const t = res.targets;
+  out.push(
+    `Targets: airlock TPS c=8 ÷ direct = ${fmt(t.tpsC8Ratio, 2)} (target ≥ 0.30: ${t.tpsC8Ratio >= 0.3 ? 'met' : 'MISSED'}); ` +
+      `airlock bulk = ${fmt(t.bulkMibs, 0)} MiB/s (target ≥ 150: ${t.bulkMibs >= 150 ? 'met' : 'MISSED'}).`,
+  );
+  if (res.slowReader) {
+    const s = res.slowReader;
+    out.push(
+      `Slow reader (bulk COPY through airlock into a pipe read after ${s.sleepSeconds} s; ${fmt(s.bytes / 1024 / 1024, 0)} MiB in ${fmt(s.seconds, 1)} s): ` +
+        `peak RSS control plane ${fmt(s.peakRssMiB.controlPlane)} MiB, agent ${fmt(s.peakRssMiB.agent)} MiB, CLI ${fmt(s.peakRssMiB.cli)} MiB.`,
+    );
+  }
+  return out.join('\n\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+async function main() {
+  log(`options: ${JSON.stringify(opts)}; work dir ${work}`);
+  const { bulkTable, bulkRows } = setupTarget();
+  const bouncer = await startPgbouncer();
+  if (!bouncer) log('pgbouncer: not installed (apt-get install pgbouncer); skipping its column');
+  log('starting control plane, agent, airlock connect');
+  const airlock = await startAirlock();
+  const airlockProcs = { controlPlane: airlock.cp.pid, agent: airlock.agent.pid, cli: airlock.connect.pid };
+  const ports = { direct: PGPORT, airlock: airlock.port, ...(bouncer ? { pgbouncer: bouncer.port } : {}) };
+  const paths = PATHS_ALL.filter((p) => ports[p]);
+
+  // Warm-up: every path answers, and the caches (shared buffers, JIT) are warm before measuring.
+  log('warm-up');
+  for (const p of paths) await pgbench(ports[p], 2, 1);
+  await bulkCopy(PGPORT, bulkTable, 120_000);
+
+  const raw = Object.fromEntries(paths.map((p) => [p, []]));
+  const bulkTimeout = Math.max(120_000, opts.bulkMib * 1000); // ≥ 1 MiB/s or give up
+  for (let round = 0; round < opts.rounds; round++) {
+    // rotate the order each round so no path always runs first / after the same neighbour
+    const order = paths.map((_, i) => paths[(i + round) % paths.length]);
+    const rec = Object.fromEntries(paths.map((p) => [p, { round }]));
+    for (const p of order) {
+      log(`round ${round + 1}/${opts.rounds} ${p}: pgbench c=1`);
+      const r = await pgbench(ports[p], 1, opts.seconds);
+      Object.assign(rec[p], { tps_c1: r.tps, lat_c1: r.latencyMs, txns_c1: r.txns });
+    }
+    for (const p of order) {
+      log(`round ${round + 1}/${opts.rounds} ${p}: pgbench c=8`);
+      const procs = p === 'airlock' ? airlockProcs : p === 'pgbouncer' ? { pgbouncer: bouncer.pid } : {};
+      const before = cpuSnapshot(procs);
+      const r = await pgbench(ports[p], 8, opts.seconds);
+      const cpu = cpuDeltaMs(before, cpuSnapshot(procs));
+      Object.assign(rec[p], { tps_c8: r.tps, lat_c8: r.latencyMs, txns_c8: r.txns });
+      let total = 0;
+      for (const [name, ms] of Object.entries(cpu)) {
+        rec[p][`cpu_us_per_txn_${name}`] = (ms * 1000) / r.txns;
+        total += ms;
+      }
+      if (p === 'airlock') rec[p].cpu_us_per_txn_total = (total * 1000) / r.txns;
+    }
+    for (const p of order) {
+      log(`round ${round + 1}/${opts.rounds} ${p}: bulk COPY`);
+      const procs = p === 'airlock' ? airlockProcs : p === 'pgbouncer' ? { pgbouncer: bouncer.pid } : {};
+      const before = cpuSnapshot(procs);
+      const r = await bulkCopy(ports[p], bulkTable, bulkTimeout);
+      const cpu = cpuDeltaMs(before, cpuSnapshot(procs));
+      const mib = r.bytes / 1024 / 1024;
+      Object.assign(rec[p], { bulk_mibs: r.mibPerSec, bulk_bytes: r.bytes });
+      let total = 0;
+      for (const [name, ms] of Object.entries(cpu)) {
+        rec[p][`cpu_ms_per_mib_${name}`] = ms / mib;
+        total += ms;
+      }
+      if (p === 'airlock') rec[p].cpu_ms_per_mib_total = total / mib;
+    }
+    for (const p of paths) raw[p].push(rec[p]);
+  }
+
+  const medians = {};
+  for (const p of paths) {
+    medians[p] = {};
+    const keys = new Set(raw[p].flatMap((r) => Object.keys(r)));
+    keys.delete('round');
+    for (const k of keys) medians[p][k] = median(raw[p].map((r) => r[k]));
+  }
+  const memory = {};
+  for (const [name, pid] of Object.entries({ ...airlockProcs, ...(bouncer ? { pgbouncer: bouncer.pid } : {}) })) memory[name] = procMem(pid);
+
+  let slow;
+  if (opts.slowReader) {
+    log(`slow-reader experiment: bulk COPY through airlock, reader sleeps ${opts.slowSleep} s`);
+    slow = await slowReader(airlock.port, bulkTable, opts.slowSleep, airlockProcs);
+    slow.hwmAfter = Object.fromEntries(Object.entries(airlockProcs).map(([n, pid]) => [n, procMem(pid)?.hwmMiB]));
+  }
+
+  const results = {
+    timestamp: new Date().toISOString(),
+    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, totalMemMiB: Math.round(os.totalmem() / 1048576) },
+    options: opts,
+    bulk: { table: bulkTable, rows: bulkRows, bytes: medians.direct.bulk_bytes },
+    pgbouncer: bouncer ? 'installed' : 'not installed (apt-get install pgbouncer)',
+    paths,
+    medians,
+    rounds: raw,
+    memory,
+    targets: { tpsC8Ratio: medians.airlock.tps_c8 / medians.direct.tps_c8, bulkMibs: medians.airlock.bulk_mibs },
+    slowReader: slow,
+  };
+  const table = renderTable(results);
+  results.table = table;
+  const dir = path.join(HERE, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${results.timestamp.replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  console.log(`\n## airlock data-path benchmark — ${results.timestamp}\n`);
+  console.log(`${opts.rounds} interleaved round(s), medians; pgbench -S ${opts.seconds} s per run; bulk = COPY of ${bulkTable} (${fmt(results.bulk.bytes / 1048576, 0)} MiB).`);
+  if (!bouncer) console.log('pgbouncer: not installed (apt-get install pgbouncer)');
+  console.log(`\n${table}\n\nJSON: ${path.relative(ROOT, file)}`);
+}
+
+let failed = false;
+const hardLimit = setTimeout(() => {
+  log('hard time limit reached (30 min): giving up');
+  cleanup(true).finally(() => process.exit(1));
+}, 30 * 60_000);
+hardLimit.unref();
+try {
+  await main();
+} catch (err) {
+  failed = true;
+  console.error(`bench failed: ${err?.stack ?? err}`);
+} finally {
+  await cleanup(failed);
+}
+process.exit(failed ? 1 : 0);
