@@ -4,6 +4,7 @@ import { type CoreDependencies, CoreModule } from './common/core.module.js';
 import { ConnectionsModule } from './connections/connections.module.js';
 import { databaseModule } from './database/database.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { HealthController } from './health/health.controller.js';
 import { IdentityModule } from './identity/identity.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
@@ -20,6 +21,7 @@ export class AppModule {
         AgentsModule,
         ConnectionsModule,
         SessionsModule,
+        MetricsModule,
         GatewayModule,
       ],
       controllers: [HealthController],

@@ -80,7 +80,7 @@ export async function listen(app: INestApplication, config: ControlPlaneConfig):
     host: config.host,
     port: config.port,
     httpServer: app.getHttpServer(),
-    onStream: app.get(GrpcGateway).router.handleStream,
+    onStream: app.get(GrpcGateway).handleStream,
   });
 }
 

@@ -63,6 +63,11 @@ export class LocalListener {
       socket.destroy();
     });
     socket.once('error', (error) => stream.destroy(error));
+    // A socket can close without 'end' (reset): the session must still be closed on the far side.
+    socket.once('close', () => {
+      if (!stream.writableEnded && !stream.destroyed) stream.end();
+      stream.resume(); // discard what is still in flight, so the stream's window never stalls the session
+    });
     stream.once('end', () => {
       const failure = stream.peerClose?.error;
       if (failure) this.events.onSessionError(`session ${tunnel.sessionId} ended: ${failure.message}`);

@@ -28,6 +28,10 @@ export class AgentRegistry {
     return this.links.get(agentId);
   }
 
+  get connectedCount(): number {
+    return this.links.size;
+  }
+
   isConnected(agentId: string): boolean {
     return this.links.has(agentId);
   }

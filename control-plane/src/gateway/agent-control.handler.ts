@@ -18,6 +18,7 @@ import type { AgentLink, OpenSessionOrder } from '../agents/agent-link.js';
 import type { AgentEntity } from '../agents/agent.entity.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import { AgentsService } from '../agents/agents.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { SessionAttachError, SessionBroker } from './session-broker.js';
 
@@ -91,6 +92,7 @@ export class AgentControlHandler {
     private readonly registry: AgentRegistry,
     private readonly sessions: SessionsService,
     private readonly broker: SessionBroker,
+    private readonly metrics: MetricsService,
     @Inject(LOGGER) private readonly logger: StructuredLogger,
   ) {}
 
@@ -103,6 +105,7 @@ export class AgentControlHandler {
     if (first.message.case !== 'hello') return call.finish(GrpcStatus.INVALID_ARGUMENT, 'the control stream must start with hello');
     const link = new GrpcAgentLink(agent, call);
     this.registry.register(link);
+    this.metrics.agentsConnected.set(this.registry.connectedCount);
     await this.agents.markSeen(agent.id, { hostname: first.message.value.hostname, version: first.message.value.version });
     link.send({ message: { case: 'welcome', value: { agentId: agent.id, agentName: agent.name, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS } } });
     try {
@@ -113,6 +116,8 @@ export class AgentControlHandler {
       this.logger.warn('agent control stream failed', { agentId: agent.id, error: (error as Error).message });
     } finally {
       this.registry.unregister(link);
+      this.metrics.agentsConnected.set(this.registry.connectedCount);
+      if (!this.registry.isConnected(agent.id)) this.metrics.agentSessionsActive.remove({ agent: agent.name });
       this.broker.failAllFor(agent.id, new SessionAttachError(GrpcStatus.UNAVAILABLE, `agent "${agent.name}" disconnected`));
       call.finish(GrpcStatus.OK);
     }
@@ -132,6 +137,7 @@ export class AgentControlHandler {
     switch (request.message.case) {
       case 'heartbeat':
         link.send({ message: { case: 'heartbeatAck', value: { sequence: request.message.value.sequence } } });
+        this.metrics.agentSessionsActive.set({ agent: agent.name }, request.message.value.activeSessions);
         await this.agents.markSeen(agent.id);
         return;
       case 'sessionEvents':

@@ -3,6 +3,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ErrorCode, ExecRequestSchema, ExecResponseSchema, GrpcCallError, GrpcStatus, SessionRequestSchema } from '@airlock/proto';
 import type { ExecOutcome, GrpcServerCall } from '@airlock/proto';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { ClientAuthenticator } from './client-authenticator.js';
 import { SessionOpener } from './session-opener.js';
@@ -22,6 +23,7 @@ export class ExecHandler {
     private readonly auth: ClientAuthenticator,
     private readonly opener: SessionOpener,
     private readonly sessions: SessionsService,
+    private readonly metrics: MetricsService,
     @Inject(LOGGER) private readonly logger: StructuredLogger,
   ) {}
 
@@ -40,10 +42,16 @@ export class ExecHandler {
         execSql: request.sql,
         execMaxRows: request.maxRows || DEFAULT_EXEC_MAX_ROWS,
       });
-      const outcome = await this.readOutcome(opened.agentCall, opened.session.id).finally(() => opened.agentCall.finish(GrpcStatus.OK));
+      this.metrics.sessionsActive.inc({ mode: 'exec' });
+      const outcome = await this.readOutcome(opened.agentCall, opened.session.id).finally(() => {
+        opened.agentCall.finish(GrpcStatus.OK);
+        this.metrics.sessionsActive.dec({ mode: 'exec' });
+      });
+      this.metrics.sessionsTotal.inc({ mode: 'exec', outcome: 'closed' });
       call.write(toBinary(ExecResponseSchema, create(ExecResponseSchema, { sessionId: opened.session.id, outcome })));
       call.finish(GrpcStatus.OK);
     } catch (error) {
+      this.metrics.sessionsTotal.inc({ mode: 'exec', outcome: 'failed' });
       if (error instanceof GrpcCallError) return call.finish(error.code, error.message);
       this.logger.error('exec failed', { error: (error as Error).message });
       call.finish(GrpcStatus.INTERNAL, 'internal error in the control plane');

@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AgentServicePaths, ClientServicePaths, GrpcRouter } from '@airlock/proto';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { AgentControlHandler } from './agent-control.handler.js';
 import { AgentSessionHandler } from './agent-session.handler.js';
 import { EnrollHandler } from './enroll.handler.js';
@@ -18,6 +20,7 @@ export class GrpcGateway {
     session: AgentSessionHandler,
     tunnel: TunnelHandler,
     exec: ExecHandler,
+    private readonly metrics: MetricsService,
     @Inject(LOGGER) logger: StructuredLogger,
   ) {
     this.router = new GrpcRouter({
@@ -30,4 +33,14 @@ export class GrpcGateway {
       .route(ClientServicePaths.tunnel, tunnel.serve)
       .route(ClientServicePaths.exec, exec.serve);
   }
+
+  /** Feeds the router and counts open calls, so a leaked call shows up in /metrics. */
+  readonly handleStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
+    const method = String(headers[':path'] ?? 'unknown');
+    const known = Object.values({ ...AgentServicePaths, ...ClientServicePaths }) as string[];
+    const label = known.includes(method) ? method : 'other';
+    this.metrics.grpcCallsOpen.inc({ method: label });
+    stream.once('close', () => this.metrics.grpcCallsOpen.dec({ method: label }));
+    this.router.handleStream(stream, headers);
+  };
 }

@@ -1,5 +1,9 @@
+import http2 from 'node:http2';
 import { encodeCloseFrame, ErrorCode, frameMessage, GrpcStatus } from '@airlock/proto';
 import type { GrpcServerCall } from '@airlock/proto';
+
+/** Once one side has closed, how long the other gets to follow before both calls are reset. */
+export const CLOSE_GRACE_MS = 30_000;
 
 export interface SpliceOutcome {
   /** Which side vanished without closing properly, if any. */
@@ -28,16 +32,28 @@ export function splice(
     let clientEnded = false;
     let agentEnded = false;
     let abrupt: SpliceOutcome['abrupt'];
+    let graceTimer: NodeJS.Timeout | undefined;
     const maybeDone = () => {
-      if (!client.isOpen && !agent.isOpen) resolve({ abrupt });
+      if (client.isOpen || agent.isOpen) return;
+      clearTimeout(graceTimer);
+      resolve({ abrupt });
+    };
+    // A peer that never finishes its side must not keep a call (and its window) alive forever.
+    const startGrace = () => {
+      graceTimer ??= setTimeout(() => {
+        for (const call of [client, agent]) if (!call.stream.destroyed) call.stream.close(http2.constants.NGHTTP2_CANCEL);
+      }, CLOSE_GRACE_MS);
+      graceTimer.unref();
     };
     client.stream.once('end', () => {
       clientEnded = true;
       agent.finish(GrpcStatus.OK);
+      startGrace();
     });
     agent.stream.once('end', () => {
       agentEnded = true;
       client.finish(GrpcStatus.OK);
+      startGrace();
     });
     client.stream.once('close', () => {
       if (!clientEnded) {

@@ -3,6 +3,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ConnectionType, GrpcCallError, GrpcStatus, TunnelRequestSchema, TunnelResponseSchema } from '@airlock/proto';
 import type { GrpcServerCall } from '@airlock/proto';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { ClientAuthenticator } from './client-authenticator.js';
 import { SessionOpener } from './session-opener.js';
@@ -15,6 +16,7 @@ export class TunnelHandler {
     private readonly auth: ClientAuthenticator,
     private readonly opener: SessionOpener,
     private readonly sessions: SessionsService,
+    private readonly metrics: MetricsService,
     @Inject(LOGGER) private readonly logger: StructuredLogger,
   ) {}
 
@@ -41,13 +43,18 @@ export class TunnelHandler {
           }),
         ),
       );
-      const outcome = await splice(call, call.reader.decoder.takeRemainder(), opened.agentCall, opened.agentCall.reader.decoder.takeRemainder());
+      this.metrics.sessionsActive.inc({ mode: 'tunnel' });
+      const outcome = await splice(call, call.reader.decoder.takeRemainder(), opened.agentCall, opened.agentCall.reader.decoder.takeRemainder()).finally(() =>
+        this.metrics.sessionsActive.dec({ mode: 'tunnel' }),
+      );
+      this.metrics.sessionsTotal.inc({ mode: 'tunnel', outcome: outcome.abrupt ? `${outcome.abrupt}_vanished` : 'closed' });
       if (outcome.abrupt === 'agent') {
         await this.sessions
           .fail(opened.session.id, 'agent_disconnected', 'the agent went away in the middle of the session')
           .catch(() => undefined); // already ended by the agent's own report
       }
     } catch (error) {
+      this.metrics.sessionsTotal.inc({ mode: 'tunnel', outcome: 'refused' });
       if (error instanceof GrpcCallError) return call.finish(error.code, error.message);
       this.logger.error('tunnel failed', { error: (error as Error).message });
       call.finish(GrpcStatus.INTERNAL, 'internal error in the control plane');

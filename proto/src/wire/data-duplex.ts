@@ -57,6 +57,8 @@ export class DataFrameDuplex extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    // After the peer's close nothing we send is read; writing would only wait on a window that never reopens.
+    if (this.peerClose || this.sink.writableEnded || this.sink.destroyed) return callback();
     let ok = true;
     this.sink.cork();
     for (let offset = 0; offset < chunk.length; offset += MAX_DATA_FRAME_BYTES) {

@@ -118,8 +118,15 @@ export class Relay {
   private onClientEnd(): void {
     const partial = this.parser.end();
     if (partial) this.options.logger.warn('client closed mid-message', { reason: partial.message });
-    // Tell the server we are leaving, so it does not log an unexpected EOF.
     if (this.upstream.writableEnded) return;
+    if (this.tracker.pendingCount > 0 && !this.sawTerminate) {
+      // The client left in the middle of a statement: nobody will read its result, and the server
+      // would not read our Terminate before it finished writing it. Free the backend now.
+      this.stopped = true;
+      this.upstream.destroy();
+      return;
+    }
+    // Tell the server we are leaving, so it does not log an unexpected EOF.
     if (this.sawTerminate || this.stopped) this.upstream.end();
     else this.upstream.end(terminate());
   }
