@@ -15,18 +15,21 @@ const ROOT = path.resolve(HERE, '..');
 // ---------------------------------------------------------------------------------------------
 // options
 const USAGE = `usage: node bench/run.mjs [--quick] [--seconds N] [--rounds N] [--bulk-mib N]
-                         [--slow-reader-sleep N | --no-slow-reader] [--keep-logs]
+                         [--slow-reader-sleep N | --no-slow-reader] [--paths LIST] [--profile DIR] [--keep-logs]
   --quick              smoke run (< 1 min): 2 s pgbench runs, 1 round, 64 MiB bulk table
   --seconds N          duration of each pgbench run (default 10)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --bulk-mib N         size of the bulk table's COPY output in MiB (default 384)
   --slow-reader-sleep N  seconds the slow reader waits before reading the bulk COPY (default 10; 3 with --quick)
   --no-slow-reader     skip the slow-reader memory experiment
+  --paths LIST         comma-separated subset of direct,airlock,pgbouncer (default: all available)
+  --profile DIR        run the three airlock processes with node --cpu-prof, profiles written to DIR
+                       (summarise with: node bench/profile-summary.mjs DIR)
   --keep-logs          keep the temp dir with process logs (always kept on failure)
 env: BENCH_PGHOST/BENCH_PGPORT (default 127.0.0.1:5432, trust auth as user postgres)`;
 
 function parseArgs(argv) {
-  const o = { quick: false, seconds: undefined, rounds: undefined, bulkMib: undefined, slowReader: true, slowSleep: undefined, keepLogs: false };
+  const o = { paths: undefined, profileDir: undefined, quick: false, seconds: undefined, rounds: undefined, bulkMib: undefined, slowReader: true, slowSleep: undefined, keepLogs: false };
   const num = (i, name) => {
     const v = Number(argv[i]);
     if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} needs a positive number, got ${argv[i]}`);
@@ -41,6 +44,14 @@ function parseArgs(argv) {
     else if (a === '--slow-reader-sleep') o.slowSleep = num(++i, a);
     else if (a === '--no-slow-reader') o.slowReader = false;
     else if (a === '--keep-logs') o.keepLogs = true;
+    else if (a === '--paths') {
+      o.paths = String(argv[++i] ?? '').split(',').filter(Boolean);
+      const bad = o.paths.filter((p) => !['direct', 'airlock', 'pgbouncer'].includes(p));
+      if (bad.length || !o.paths.length) throw new Error(`--paths takes a list of direct,airlock,pgbouncer; got ${argv[i]}`);
+    } else if (a === '--profile') {
+      if (!argv[i + 1]) throw new Error('--profile needs a directory');
+      o.profileDir = path.resolve(argv[++i]);
+    }
     else if (a === '-h' || a === '--help') { console.log(USAGE); process.exit(0); }
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
@@ -231,6 +242,47 @@ function childPids(pid) {
   return out;
 }
 
+// CPU ticks of every process on the machine, grouped: Postgres backends by "user db" (the bench's
+// sessions vs. the control plane's store), our own airlock processes by role, the rest by comm.
+// Processes that start and end between two snapshots (e.g. pgbench itself) are caught by 'exited'.
+function allProcessTicks(roles) {
+  const byPid = new Map();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const comm = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      let group = roles[d] ?? comm;
+      if (!roles[d] && comm === 'postgres') {
+        const title = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+        const m = title.match(/^postgres: (?:\d+\/main: )?(\S+) (\S+) 127/);
+        group = m ? `postgres backend ${m[1]}@${m[2].startsWith('airlock_bench_cp_') ? 'control-plane store' : m[2]}` : `postgres ${title.replace(/^postgres: (\d+\/main: )?/, '').split(' ')[0]}`;
+      }
+      byPid.set(d, { group, ticks: Number(f[11]) + Number(f[12]) });
+    } catch { /* raced */ }
+  }
+  return byPid;
+}
+
+function groupDelta(before, after) {
+  const out = {};
+  for (const [pid, a] of after) {
+    const b = before.get(pid);
+    const d = a.ticks - (b?.ticks ?? 0); // new process: all of its ticks happened in between
+    if (d > 0) out[a.group] = (out[a.group] ?? 0) + (d * 1000) / CLK_TCK;
+  }
+  return out; // ms per group
+}
+
+// Machine-wide CPU ticks (all cores): busy = everything but idle and iowait.
+function machineTicks() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3] + (f[4] ?? 0);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
 function cpuSnapshot(procs) {
   const snap = {};
   for (const [name, pid] of Object.entries(procs)) snap[name] = procStat(pid)?.cpuTicks;
@@ -307,10 +359,15 @@ async function startAirlock() {
   const cpPort = await freePort();
   const url = `http://127.0.0.1:${cpPort}`;
   const token = `alk_bench_${randomBytes(16).toString('hex')}`;
-  const extraNodeOptions = process.env.BENCH_NODE_OPTIONS ?? ''; // e.g. --cpu-prof for profiling
+  const extraNodeOptions = process.env.BENCH_NODE_OPTIONS ?? ''; // extra NODE_OPTIONS for the three airlock processes
+  const nodeArgs = [];
+  if (opts.profileDir) {
+    fs.mkdirSync(opts.profileDir, { recursive: true });
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`); // not allowed in NODE_OPTIONS
+  }
   const nodeEnv = extraNodeOptions ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${extraNodeOptions}`.trim() } : {};
   // Log level: info (the default) — the ready line is an info line, and it is what a deployment runs.
-  const cp = startDaemon('control-plane', NODE, [CP_BIN], {
+  const cp = startDaemon('control-plane', NODE, [...nodeArgs, CP_BIN], {
     cwd: work,
     env: {
       ...nodeEnv,
@@ -331,7 +388,7 @@ async function startAirlock() {
   };
   await cli(['login', '--url', url, '--token', token]);
   const { joinToken } = JSON.parse(await cli(['agents', 'create', 'bench-agent', '--json']));
-  const agent = startDaemon('agent', NODE, [AGENT_BIN, '--url', url, '--join-token', joinToken, '--state-dir', path.join(work, 'agent-state')], {
+  const agent = startDaemon('agent', NODE, [...nodeArgs, AGENT_BIN, '--url', url, '--join-token', joinToken, '--state-dir', path.join(work, 'agent-state')], {
     cwd: work,
     env: { ...nodeEnv, BENCH_PG_PASSWORD: BENCH_PASSWORD },
   });
@@ -341,7 +398,7 @@ async function startAirlock() {
     '--database', BENCH_DB, '--user', BENCH_ROLE, '--secret', 'env:BENCH_PG_PASSWORD', '--tls-mode', 'disable',
   ]);
   const localPort = await freePort();
-  const connect = startDaemon('cli-connect', NODE, [CLI_BIN, 'connect', 'pg', '--port', String(localPort), '--json'], { cwd: work, env: { ...cliEnv, ...nodeEnv } });
+  const connect = startDaemon('cli-connect', NODE, [...nodeArgs, CLI_BIN, 'connect', 'pg', '--port', String(localPort), '--json'], { cwd: work, env: { ...cliEnv, ...nodeEnv } });
   const m = await waitForLog(connect, /^\{.*"port":\s*(\d+).*\}$/m, 30_000);
   return { cp, agent, connect, port: Number(m[1]), url };
 }
@@ -567,6 +624,8 @@ function renderTable(res) {
   row('pgbench -S c=1: latency (ms)', 'lat_c1', 3);
   row('pgbench -S c=8 j=2: TPS', 'tps_c8', 0);
   row('pgbench -S c=8 j=2: latency (ms)', 'lat_c8', 3);
+  row('pgbench -S c=8: machine CPU busy (cores of ' + os.cpus().length + ')', 'machine_busy_cores_c8', 2);
+  row('pgbench -S c=8: machine CPU µs / txn', 'machine_cpu_us_per_txn_c8', 0);
   row('bulk COPY TO STDOUT (MiB/s)', 'bulk_mibs', 0);
   const out = [lines.join('\n')];
 
@@ -583,6 +642,16 @@ function renderTable(res) {
     cpuLines.push(`| pgbouncer | ${fmt(pb.cpu_us_per_txn_pgbouncer)} | ${fmt(pb.cpu_ms_per_mib_pgbouncer, 2)} | ${fmt(mem.rssMiB)} | ${fmt(mem.hwmMiB)} |`);
   }
   out.push(cpuLines.join('\n'));
+
+  const bd = paths.map((p) => [p, m[p]?.cpu_breakdown_us_per_txn_c8 ?? {}]);
+  const groups = [...new Set(bd.flatMap(([, g]) => Object.keys(g)))]
+    .map((g) => [g, Math.max(...bd.map(([, x]) => x[g] ?? 0))])
+    .filter(([, v]) => v >= 1)
+    .sort((a, b) => b[1] - a[1])
+    .map(([g]) => g);
+  const bdLines = [`| CPU µs / txn at c=8, by process group | ${paths.join(' | ')} |`, `|---|${paths.map(() => '---').join('|')}|`];
+  for (const g of groups) bdLines.push(`| ${g} | ${bd.map(([, x]) => fmt(x[g] ?? 0)).join(' | ')} |`);
+  out.push(bdLines.join('\n'));
 
   const t = res.targets;
   out.push(
@@ -609,7 +678,8 @@ async function main() {
   const airlock = await startAirlock();
   const airlockProcs = { controlPlane: airlock.cp.pid, agent: airlock.agent.pid, cli: airlock.connect.pid };
   const ports = { direct: PGPORT, airlock: airlock.port, ...(bouncer ? { pgbouncer: bouncer.port } : {}) };
-  const paths = PATHS_ALL.filter((p) => ports[p]);
+  const paths = PATHS_ALL.filter((p) => ports[p] && (!opts.paths || opts.paths.includes(p)));
+  if (!paths.includes('direct')) paths.unshift('direct'); // ratios need it
 
   // Warm-up: every path answers, and the caches (shared buffers, JIT) are warm before measuring.
   log('warm-up');
@@ -630,16 +700,37 @@ async function main() {
     for (const p of order) {
       log(`round ${round + 1}/${opts.rounds} ${p}: pgbench c=8`);
       const procs = p === 'airlock' ? airlockProcs : p === 'pgbouncer' ? { pgbouncer: bouncer.pid } : {};
-      const before = cpuSnapshot(procs);
-      const r = await pgbench(ports[p], 8, opts.seconds);
-      const cpu = cpuDeltaMs(before, cpuSnapshot(procs));
-      Object.assign(rec[p], { tps_c8: r.tps, lat_c8: r.latencyMs, txns_c8: r.txns });
+      const roles = Object.fromEntries(Object.entries({ ...airlockProcs, ...(bouncer ? { pgbouncer: bouncer.pid } : {}) }).map(([k, v]) => [String(v), k === 'pgbouncer' ? k : `airlock ${k}`]));
+      roles[String(process.pid)] = 'bench (this script)';
+      // CPU is sampled over a steady-state window inside the run (after the 8 sessions have opened,
+      // before pgbench closes them), while pgbench and its backends are still alive to be read.
+      const running = pgbench(ports[p], 8, opts.seconds);
+      const winStart = Math.min(1, opts.seconds * 0.2);
+      const winEnd = Math.max(winStart + 0.2, opts.seconds - Math.min(0.5, opts.seconds * 0.1));
+      await sleep(winStart * 1000);
+      const snap = () => ({ procs: cpuSnapshot(procs), machine: machineTicks(), all: allProcessTicks(roles), at: process.hrtime.bigint() });
+      const a = snap();
+      await sleep((winEnd - winStart) * 1000);
+      const b = snap();
+      const r = await running;
+      const window = Number(b.at - a.at) / 1e9;
+      const txns = r.tps * window; // steady-state transactions in the window
+      const machineBusyMs = ((b.machine.busy - a.machine.busy) * 1000) / CLK_TCK;
+      Object.assign(rec[p], {
+        tps_c8: r.tps, lat_c8: r.latencyMs, txns_c8: r.txns,
+        machine_busy_cores_c8: machineBusyMs / 1000 / window, // whole machine: Postgres, pgbench, relays, anything else
+        machine_cpu_us_per_txn_c8: (machineBusyMs * 1000) / txns,
+      });
+      const breakdown = Object.fromEntries(Object.entries(groupDelta(a.all, b.all)).map(([g, ms]) => [g, (ms * 1000) / txns]));
+      const known = Object.values(breakdown).reduce((x, y) => x + y, 0);
+      breakdown['(not in any process: softirq, processes that exited)'] = Math.max(0, (machineBusyMs * 1000) / txns - known);
+      rec[p].cpu_breakdown_us_per_txn_c8 = breakdown;
       let total = 0;
-      for (const [name, ms] of Object.entries(cpu)) {
-        rec[p][`cpu_us_per_txn_${name}`] = (ms * 1000) / r.txns;
+      for (const [name, ms] of Object.entries(cpuDeltaMs(a.procs, b.procs))) {
+        rec[p][`cpu_us_per_txn_${name}`] = (ms * 1000) / txns;
         total += ms;
       }
-      if (p === 'airlock') rec[p].cpu_us_per_txn_total = (total * 1000) / r.txns;
+      if (p === 'airlock') rec[p].cpu_us_per_txn_total = (total * 1000) / txns;
     }
     for (const p of order) {
       log(`round ${round + 1}/${opts.rounds} ${p}: bulk COPY`);
@@ -664,7 +755,12 @@ async function main() {
     medians[p] = {};
     const keys = new Set(raw[p].flatMap((r) => Object.keys(r)));
     keys.delete('round');
-    for (const k of keys) medians[p][k] = median(raw[p].map((r) => r[k]));
+    for (const k of keys) {
+      if (k === 'cpu_breakdown_us_per_txn_c8') {
+        const groups = new Set(raw[p].flatMap((r) => Object.keys(r[k] ?? {})));
+        medians[p][k] = Object.fromEntries([...groups].map((g) => [g, median(raw[p].map((r) => r[k]?.[g] ?? 0))]).sort((a, b) => b[1] - a[1]));
+      } else medians[p][k] = median(raw[p].map((r) => r[k]));
+    }
   }
   const memory = {};
   for (const [name, pid] of Object.entries({ ...airlockProcs, ...(bouncer ? { pgbouncer: bouncer.pid } : {}) })) memory[name] = procMem(pid);

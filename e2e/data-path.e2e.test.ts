@@ -17,6 +17,8 @@ import type { Stack } from './harness/stack.js';
 let stack: Stack;
 let target: TestCluster;
 let port: number;
+let agentLog: () => string;
+let connectLog: () => string;
 const password = TEST_ROLES.scram.password;
 
 function client(): pg.Client {
@@ -29,13 +31,16 @@ beforeAll(async () => {
   await target.admin(`CREATE TABLE IF NOT EXISTS items (id int primary key, name text)`);
   await target.admin(`GRANT ALL ON items TO ${TEST_ROLES.scram.user}`);
   stack = await startStack();
-  await stack.startAgent('vpc-1', { TARGET_PG_PASSWORD: password });
+  const agent = await stack.startAgent('vpc-1', { TARGET_PG_PASSWORD: password });
+  agentLog = () => agent.process.output;
   const created = await stack.cli([
     'connections', 'create', 'pg', '--type', 'postgres', '--agent', 'vpc-1', '--host', '127.0.0.1', '--port', String(target.port),
     '--database', target.database, '--user', TEST_ROLES.scram.user, '--secret', 'env:TARGET_PG_PASSWORD', '--tls-mode', 'disable',
   ]);
   expect(created.code, created.stderr).toBe(0);
-  port = (await stack.connect('pg')).port;
+  const connect = await stack.connect('pg');
+  port = connect.port;
+  connectLog = () => connect.process.output;
 }, 180_000);
 
 afterAll(async () => {
@@ -163,6 +168,29 @@ describe('node-postgres through airlock', () => {
   });
 });
 
+describe('what the client receives', () => {
+  it('is a trust login from airlock: no password request, and the password is nowhere in the bytes', async () => {
+    const params = Buffer.from('user\0someone\0database\0anything\0\0');
+    const startup = Buffer.alloc(8);
+    startup.writeInt32BE(8 + params.length, 0);
+    startup.writeInt32BE(196608, 4);
+    const query = Buffer.from('Q\0\0\0\x0dselect 1\0X\0\0\0\x04', 'latin1');
+    const socket = net.connect(port, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (c: Buffer) => {
+      received.push(c);
+      if (received.length === 1) socket.write(query);
+    });
+    socket.write(Buffer.concat([startup, params]));
+    await new Promise((r) => socket.once('close', r));
+    const bytes = Buffer.concat(received);
+    // AuthenticationOk (R, length 8, code 0) first: the client is never asked for a password.
+    expect(bytes.subarray(0, 9)).toEqual(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0]));
+    expect(bytes.includes(Buffer.from(password))).toBe(false);
+    expect(bytes.toString('latin1')).toContain('SELECT 1');
+  });
+});
+
 describe('the session record', () => {
   it('lists each statement with duration, rows and errors', async () => {
     const r = await stack.cli(['exec', 'pg', '-c', 'select id from items where id < 3 order by id']);
@@ -176,7 +204,10 @@ describe('the session record', () => {
     const failing = sessions.filter((s) => s.mode === 'tunnel');
     let sawError = false;
     for (const s of failing) {
-      const d = await stack.cliJson<{ statements: { text: string; error: { sqlstate: string } | null }[] }>(['sessions', 'show', s.id]);
+      // The REST API directly: one CLI process per session would only make the test slow.
+      const d = (await fetch(`${stack.url}/v1/sessions/${s.id}`, { headers: { authorization: `Bearer ${stack.token}` } }).then((r) => r.json())) as {
+        statements: { text: string; error: { sqlstate: string } | null }[];
+      };
       if (d.statements.some((st) => st.text === 'select * from no_such_table' && st.error?.sqlstate === '42P01')) sawError = true;
     }
     expect(sawError).toBe(true);
@@ -188,6 +219,8 @@ describe('the session record', () => {
       (await stack.cli(['exec', 'pg', '-c', 'select 1'])).stdout,
       (await stack.cli(['sessions', 'list', '--json'])).stdout,
       stack.controlPlane.output,
+      agentLog(),
+      connectLog(),
       await fetch(`${stack.url}/v1/connections`, { headers: { authorization: `Bearer ${stack.token}` } }).then((r) => r.text()),
     ];
     for (const text of outputs) expect(text).not.toContain(password);

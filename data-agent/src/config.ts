@@ -9,7 +9,8 @@ export interface AgentConfig {
   joinToken: string | undefined;
   stateDir: string;
   caPem: string | undefined;
-  heartbeatMs: number;
+  /** Overrides the heartbeat interval the control plane asks for (tests use a short one). */
+  heartbeatMs: number | undefined;
 }
 
 export class AgentConfigError extends Error {
@@ -61,6 +62,6 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv = process
     joinToken: values['join-token'] ?? env.AIRLOCK_JOIN_TOKEN,
     stateDir: values['state-dir'] ?? env.AIRLOCK_AGENT_STATE_DIR ?? join(homedir(), '.airlock-agent'),
     caPem: caFile ? readFileSync(caFile, 'utf8') : undefined,
-    heartbeatMs: Number(env.AIRLOCK_AGENT_HEARTBEAT_MS ?? 5000),
+    heartbeatMs: env.AIRLOCK_AGENT_HEARTBEAT_MS ? Number(env.AIRLOCK_AGENT_HEARTBEAT_MS) : undefined,
   };
 }

@@ -108,13 +108,16 @@ export class AgentControlHandler {
     this.metrics.agentsConnected.set(this.registry.connectedCount);
     await this.agents.markSeen(agent.id, { hostname: first.message.value.hostname, version: first.message.value.version });
     link.send({ message: { case: 'welcome', value: { agentId: agent.id, agentName: agent.name, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS } } });
+    const watchdog = this.watchSilence(call, agent);
     try {
       for await (const payload of call.reader.messages()) {
+        watchdog.heard();
         await this.apply(agent, link, fromBinary(ControlRequestSchema, payload));
       }
     } catch (error) {
       this.logger.warn('agent control stream failed', { agentId: agent.id, error: (error as Error).message });
     } finally {
+      watchdog.stop();
       this.registry.unregister(link);
       this.metrics.agentsConnected.set(this.registry.connectedCount);
       if (!this.registry.isConnected(agent.id)) this.metrics.agentSessionsActive.remove({ agent: agent.name });
@@ -122,6 +125,19 @@ export class AgentControlHandler {
       call.finish(GrpcStatus.OK);
     }
   };
+
+  /** An agent that stops heartbeating (a partition, a frozen host) is dropped, so sessions fail fast. */
+  private watchSilence(call: GrpcServerCall, agent: AgentEntity): { heard(): void; stop(): void } {
+    let lastHeard = Date.now();
+    const timer = setInterval(() => {
+      if (Date.now() - lastHeard <= HEARTBEAT_INTERVAL_MS * 3) return;
+      this.logger.warn('agent silent for three heartbeats; dropping its link', { agentId: agent.id, agentName: agent.name });
+      call.finish(GrpcStatus.UNAVAILABLE, 'no heartbeat for three intervals');
+      call.stream.close();
+    }, HEARTBEAT_INTERVAL_MS);
+    timer.unref();
+    return { heard: () => (lastHeard = Date.now()), stop: () => clearInterval(timer) };
+  }
 
   private async authenticate(call: GrpcServerCall): Promise<AgentEntity | null> {
     const key = call.bearerToken();

@@ -17,7 +17,8 @@ export type ControlMessageInit = MessageInitShape<typeof ControlRequestSchema>;
 export interface ControlLinkOptions {
   channel: GrpcChannel;
   hello: () => ControlMessageInit;
-  heartbeatMs: number;
+  /** When set, used instead of the interval the control plane's welcome asks for. */
+  heartbeatMs: number | undefined;
   logger: Logger;
   onOrder: (message: ControlResponse) => void;
   /** Called when the control plane refuses the agent's key: retrying cannot help. */
@@ -28,6 +29,7 @@ export interface ControlLinkOptions {
 /** Events queued while disconnected; beyond this the oldest are dropped with a warning. */
 const MAX_QUEUED_MESSAGES = 50_000;
 const WELCOME_TIMEOUT_MS = 10_000;
+const DEFAULT_HEARTBEAT_MS = 5_000;
 
 /**
  * The agent's one long-lived control stream: initial → connecting → connected → backoff → …,
@@ -125,7 +127,7 @@ export class ControlLink {
     this.backoff.reset();
     this.setState('connected');
     this.flushQueue();
-    const stopHeartbeat = this.startHeartbeat(call);
+    const stopHeartbeat = this.startHeartbeat(call, this.options.heartbeatMs ?? (welcome.message.value.heartbeatIntervalMs || DEFAULT_HEARTBEAT_MS));
     try {
       for await (const payload of call.reader.messages()) {
         this.lastHeard = Date.now();
@@ -142,18 +144,18 @@ export class ControlLink {
 
   private lastHeard = 0;
 
-  private startHeartbeat(call: GrpcClientCall): () => void {
+  private startHeartbeat(call: GrpcClientCall, intervalMs: number): () => void {
     let sequence = 0n;
     this.lastHeard = Date.now();
     const timer = setInterval(() => {
-      if (Date.now() - this.lastHeard > this.options.heartbeatMs * 3) {
+      if (Date.now() - this.lastHeard > intervalMs * 3) {
         this.options.logger.warn('control plane silent for three heartbeats; reconnecting');
         call.cancel();
         return;
       }
       sequence++;
       this.send({ message: { case: 'heartbeat', value: { sequence, activeSessions: this.options.activeSessions() } } });
-    }, this.options.heartbeatMs);
+    }, intervalMs);
     return () => clearInterval(timer);
   }
 
