@@ -626,6 +626,7 @@ function renderTable(res) {
   row('pgbench -S c=8 j=2: latency (ms)', 'lat_c8', 3);
   row('pgbench -S c=8: machine CPU busy (cores of ' + os.cpus().length + ')', 'machine_busy_cores_c8', 2);
   row('pgbench -S c=8: machine CPU µs / txn', 'machine_cpu_us_per_txn_c8', 0);
+  row('pgbench -S c=8: CPU of unrelated processes (cores; noise)', 'foreign_busy_cores_c8', 2);
   row('bulk COPY TO STDOUT (MiB/s)', 'bulk_mibs', 0);
   const out = [lines.join('\n')];
 
@@ -671,6 +672,11 @@ function renderTable(res) {
 // ---------------------------------------------------------------------------------------------
 async function main() {
   log(`options: ${JSON.stringify(opts)}; work dir ${work}`);
+  const idleA = machineTicks();
+  await sleep(2000);
+  const idleB = machineTicks();
+  const backgroundCores = ((idleB.busy - idleA.busy) / CLK_TCK) / 2;
+  if (backgroundCores > 0.2) log(`WARNING: the machine is already busy (${backgroundCores.toFixed(2)} cores used by other processes before the bench started): numbers will be noisy`);
   const { bulkTable, bulkRows } = setupTarget();
   const bouncer = await startPgbouncer();
   if (!bouncer) log('pgbouncer: not installed (apt-get install pgbouncer); skipping its column');
@@ -725,6 +731,9 @@ async function main() {
       const known = Object.values(breakdown).reduce((x, y) => x + y, 0);
       breakdown['(not in any process: softirq, processes that exited)'] = Math.max(0, (machineBusyMs * 1000) / txns - known);
       rec[p].cpu_breakdown_us_per_txn_c8 = breakdown;
+      // CPU of processes that are not part of any measured path (other jobs on the machine): noise
+      const ours = (g) => /^(airlock |pgbouncer$|postgres|pgbench$|bench \(|\(not in any)/.test(g);
+      rec[p].foreign_busy_cores_c8 = Object.entries(breakdown).filter(([g]) => !ours(g)).reduce((x, [, us]) => x + us, 0) * txns / 1e6 / window;
       let total = 0;
       for (const [name, ms] of Object.entries(cpuDeltaMs(a.procs, b.procs))) {
         rec[p][`cpu_us_per_txn_${name}`] = (ms * 1000) / txns;
@@ -777,6 +786,7 @@ async function main() {
     git: gitState(),
     host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, totalMemMiB: Math.round(os.totalmem() / 1048576) },
     options: opts,
+    backgroundCoresBeforeStart: backgroundCores,
     bulk: { table: bulkTable, rows: bulkRows, bytes: medians.direct.bulk_bytes },
     pgbouncer: bouncer ? 'installed' : 'not installed (apt-get install pgbouncer)',
     paths,
@@ -786,7 +796,7 @@ async function main() {
     targets: { tpsC8Ratio: medians.airlock.tps_c8 / medians.direct.tps_c8, bulkMibs: medians.airlock.bulk_mibs },
     slowReader: slow,
   };
-  const table = renderTable(results);
+  const table = renderTable(results) + (backgroundCores > 0.2 ? `\n\nWARNING: other processes used ${backgroundCores.toFixed(2)} cores before the bench started; see the 'unrelated processes' row.` : '');
   results.table = table;
   const dir = path.join(HERE, 'results');
   fs.mkdirSync(dir, { recursive: true });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, TEST_ROLES } from '../data-agent/src/protocols/postgres/test-support/pg-cluster.js';
 import type { TestCluster } from '../data-agent/src/protocols/postgres/test-support/pg-cluster.js';
 import { runPsql } from './support/index.js';
-import { startStack } from './harness/stack.js';
+import { addPostgresConnection, startStack } from './harness/stack.js';
 import type { Stack } from './harness/stack.js';
 
 let stack: Stack;
@@ -31,13 +31,8 @@ beforeAll(async () => {
   await target.admin(`CREATE TABLE IF NOT EXISTS items (id int primary key, name text)`);
   await target.admin(`GRANT ALL ON items TO ${TEST_ROLES.scram.user}`);
   stack = await startStack();
-  const agent = await stack.startAgent('vpc-1', { TARGET_PG_PASSWORD: password });
+  const agent = await addPostgresConnection(stack, { agent: 'vpc-1', connection: 'pg', target, role: TEST_ROLES.scram });
   agentLog = () => agent.process.output;
-  const created = await stack.cli([
-    'connections', 'create', 'pg', '--type', 'postgres', '--agent', 'vpc-1', '--host', '127.0.0.1', '--port', String(target.port),
-    '--database', target.database, '--user', TEST_ROLES.scram.user, '--secret', 'env:TARGET_PG_PASSWORD', '--tls-mode', 'disable',
-  ]);
-  expect(created.code, created.stderr).toBe(0);
   const connect = await stack.connect('pg');
   port = connect.port;
   connectLog = () => connect.process.output;

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, TEST_ROLES } from '../data-agent/src/protocols/postgres/test-support/pg-cluster.js';
 import type { TestCluster } from '../data-agent/src/protocols/postgres/test-support/pg-cluster.js';
-import { startStack } from './harness/stack.js';
+import { addPostgresConnection, startStack } from './harness/stack.js';
 import type { Stack } from './harness/stack.js';
 
 let stack: Stack;
@@ -17,12 +17,7 @@ let port: number;
 beforeAll(async () => {
   target = await startTestCluster();
   stack = await startStack();
-  await stack.startAgent('leaky', { PW: TEST_ROLES.scram.password });
-  const created = await stack.cli([
-    'connections', 'create', 'pg', '--type', 'postgres', '--agent', 'leaky', '--host', '127.0.0.1', '--port', String(target.port),
-    '--database', target.database, '--user', TEST_ROLES.scram.user, '--secret', 'env:PW', '--tls-mode', 'disable',
-  ]);
-  expect(created.code, created.stderr).toBe(0);
+  await addPostgresConnection(stack, { agent: 'leaky', connection: 'pg', target, role: TEST_ROLES.scram });
   port = (await stack.connect('pg')).port;
 }, 180_000);
 

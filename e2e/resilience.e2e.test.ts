@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, TEST_ROLES } from '../data-agent/src/protocols/postgres/test-support/pg-cluster.js';
 import type { TestCluster } from '../data-agent/src/protocols/postgres/test-support/pg-cluster.js';
 import { freePort, runCli } from './support/index.js';
-import { startStack } from './harness/stack.js';
+import { addPostgresConnection, startStack } from './harness/stack.js';
 import type { AgentProcess, Stack } from './harness/stack.js';
 
 let stack: Stack;
@@ -17,12 +17,7 @@ let agent: AgentProcess;
 beforeAll(async () => {
   target = await startTestCluster();
   stack = await startStack();
-  agent = await stack.startAgent('edge', { PGPASS: TEST_ROLES.md5.password });
-  const created = await stack.cli([
-    'connections', 'create', 'db', '--type', 'postgres', '--agent', 'edge', '--host', '127.0.0.1', '--port', String(target.port),
-    '--database', target.database, '--user', TEST_ROLES.md5.user, '--secret', 'env:PGPASS', '--tls-mode', 'disable',
-  ]);
-  expect(created.code, created.stderr).toBe(0);
+  agent = await addPostgresConnection(stack, { agent: 'edge', connection: 'db', target, role: TEST_ROLES.md5 });
 }, 180_000);
 
 afterAll(async () => {

@@ -111,3 +111,19 @@ export async function startStack(): Promise<Stack> {
   };
   return stack;
 }
+
+/** A stack whose agent reaches `target` as `role`, registered as a postgres connection. */
+export async function addPostgresConnection(
+  stack: Stack,
+  options: { agent: string; connection: string; target: { port: number; database: string }; role: { user: string; password: string } },
+): Promise<AgentProcess> {
+  const secretVar = `AIRLOCK_E2E_${options.connection.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;
+  const agent = await stack.startAgent(options.agent, { [secretVar]: options.role.password });
+  const created = await stack.cli([
+    'connections', 'create', options.connection, '--type', 'postgres', '--agent', options.agent,
+    '--host', '127.0.0.1', '--port', String(options.target.port), '--database', options.target.database,
+    '--user', options.role.user, '--secret', `env:${secretVar}`, '--tls-mode', 'disable',
+  ]);
+  if (created.code !== 0) throw new Error(`connections create failed: ${created.stderr}`);
+  return agent;
+}
