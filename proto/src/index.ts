@@ -1,4 +1,5 @@
 export * from './gen/airlock/v1/common_pb.js';
+export * from './gen/airlock/v1/policy_pb.js';
 export * from './gen/airlock/v1/agent_pb.js';
 export * from './gen/airlock/v1/client_pb.js';
 export * from './services.js';

@@ -24,6 +24,18 @@ export interface OpenSessionOrder {
   readonly subject: string;
 }
 
+/** A review's state, pushed to the agent holding the statement. */
+export interface DecisionNotice {
+  readonly requestId: string;
+  readonly reviewId: number;
+  readonly state: 'pending' | 'approved' | 'rejected' | 'expired' | 'cancelled';
+  readonly approvals: number;
+  readonly approvalsRequired: number;
+  readonly reason: string;
+  readonly decidedBy: readonly string[];
+  readonly failFast: boolean;
+}
+
 /** A live control stream to one agent. The gateway implements it; the registry only holds it. */
 export interface AgentLink {
   readonly agentId: string;
@@ -31,5 +43,6 @@ export interface AgentLink {
   readonly connectedAt: Date;
   openSession(order: OpenSessionOrder): void;
   kill(sessionId: string, reason: string): void;
+  notifyDecision(notice: DecisionNotice): void;
   close(reason: string): void;
 }

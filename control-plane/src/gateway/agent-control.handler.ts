@@ -7,24 +7,33 @@ import {
   ControlResponseSchema,
   ErrorCode,
   GrpcStatus,
+  ReviewState,
   SessionMode,
   StatementProtocol,
   TlsMode,
 } from '@airlock/proto';
-import type { GrpcServerCall, SessionEvent } from '@airlock/proto';
+import type { DecisionRequest, GrpcServerCall, SessionEvent } from '@airlock/proto';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
-import type { AgentLink, OpenSessionOrder } from '../agents/agent-link.js';
+import type { AgentLink, DecisionNotice, OpenSessionOrder } from '../agents/agent-link.js';
 import type { AgentEntity } from '../agents/agent.entity.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import { AgentsService } from '../agents/agents.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { ReviewsService } from '../reviews/reviews.service.js';
 import { SessionAttachError, SessionBroker } from './session-broker.js';
 
 export const HEARTBEAT_INTERVAL_MS = 5000;
 
 const TLS_MODES = { disable: TlsMode.DISABLE, prefer: TlsMode.PREFER, require: TlsMode.REQUIRE, 'verify-full': TlsMode.VERIFY_FULL };
+const REVIEW_STATES: Record<DecisionNotice['state'], ReviewState> = {
+  pending: ReviewState.PENDING,
+  approved: ReviewState.APPROVED,
+  rejected: ReviewState.REJECTED,
+  expired: ReviewState.EXPIRED,
+  cancelled: ReviewState.CANCELLED,
+};
 const PROTOCOL_NAMES: Record<number, string> = {
   [StatementProtocol.SIMPLE]: 'simple',
   [StatementProtocol.EXTENDED]: 'extended',
@@ -79,6 +88,15 @@ class GrpcAgentLink implements AgentLink {
     this.send({ message: { case: 'killSession', value: { sessionId, reason } } });
   }
 
+  notifyDecision(notice: DecisionNotice): void {
+    this.send({
+      message: {
+        case: 'decisionUpdate',
+        value: { ...notice, reviewId: BigInt(notice.reviewId), state: REVIEW_STATES[notice.state], decidedBy: [...notice.decidedBy] },
+      },
+    });
+  }
+
   close(reason: string): void {
     this.call.finish(GrpcStatus.UNAVAILABLE, reason);
   }
@@ -92,6 +110,7 @@ export class AgentControlHandler {
     private readonly registry: AgentRegistry,
     private readonly sessions: SessionsService,
     private readonly broker: SessionBroker,
+    private readonly reviews: ReviewsService,
     private readonly metrics: MetricsService,
     @Inject(LOGGER) private readonly logger: StructuredLogger,
   ) {}
@@ -108,6 +127,7 @@ export class AgentControlHandler {
     this.metrics.agentsConnected.set(this.registry.connectedCount);
     await this.agents.markSeen(agent.id, { hostname: first.message.value.hostname, version: first.message.value.version });
     link.send({ message: { case: 'welcome', value: { agentId: agent.id, agentName: agent.name, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS } } });
+    await this.reviews.cancelOrphans(agent.id, first.message.value.heldRequestIds, `agent:${agent.name}`);
     const watchdog = this.watchSilence(call, agent);
     try {
       for await (const payload of call.reader.messages()) {
@@ -159,6 +179,12 @@ export class AgentControlHandler {
       case 'sessionEvents':
         await this.applySessionEvents(request.message.value.events);
         return;
+      case 'decisionRequest':
+        await this.holdForReview(agent, link, request.message.value);
+        return;
+      case 'decisionCancel':
+        await this.reviews.cancelRequest(request.message.value.requestId, `agent:${agent.name}`, request.message.value.reason || 'withdrawn by the agent');
+        return;
       case 'sessionOpenFailed': {
         const failed = request.message.value;
         const message = failed.error?.message || 'the agent could not open the session';
@@ -167,6 +193,33 @@ export class AgentControlHandler {
       }
       default:
         return;
+    }
+  }
+
+  /** A statement is held on the agent: open (or find again, after a reconnect) its review. */
+  private async holdForReview(agent: AgentEntity, link: GrpcAgentLink, request: DecisionRequest): Promise<void> {
+    const refuse = (reason: string) =>
+      link.notifyDecision({ requestId: request.requestId, reviewId: 0, state: 'cancelled', approvals: 0, approvalsRequired: 0, reason, decidedBy: [], failFast: false });
+    const session = await this.sessions.get(request.sessionId).catch(() => null);
+    if (!session || session.agentId !== agent.id) return refuse('the session is unknown to the control plane');
+    try {
+      await this.reviews.request({
+        requestId: request.requestId,
+        agentId: agent.id,
+        sessionId: session.id,
+        connectionName: session.connectionName,
+        requester: session.subject,
+        statement: request.statement,
+        kinds: request.kinds,
+        tables: request.tables,
+        policyName: request.policyName,
+        policyVersion: request.policyVersion,
+        reason: request.reason,
+        fingerprint: request.fingerprint,
+      });
+    } catch (error) {
+      this.logger.error('could not open a review', { sessionId: session.id, error: (error as Error).message });
+      refuse(`the review could not be opened: ${(error as Error).message}`);
     }
   }
 

@@ -27,6 +27,9 @@ export interface StatementRecord {
   errorSqlstate: string;
   errorMessage: string;
   protocol: StatementProtocol;
+  /** How policy judged it; absent when the session runs without a policy. */
+  verdict?: 'allowed' | 'denied' | 'approved' | 'rejected';
+  reviewId?: number;
 }
 
 export interface StatementRecorder {
@@ -39,6 +42,41 @@ export interface EngineLogger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
+/** What to ask people about a held statement. */
+export interface HoldRequest {
+  statement: string;
+  kinds: string[];
+  tables: string[];
+  policyName: string;
+  policyVersion: number;
+  reason: string;
+  fingerprint: string;
+}
+
+export type GateVerdict =
+  | { action: 'allow' }
+  | { action: 'deny'; reason: string }
+  | { action: 'review'; hold: HoldRequest };
+
+export type HoldOutcome =
+  | { released: true; reviewId: number }
+  | { released: false; reviewId: number; message: string };
+
+/**
+ * Policy on the data path, per session. Engines ask it before a statement reaches the target;
+ * allow and deny are decided locally, review waits for people (pushed, never polled).
+ */
+export interface StatementGate {
+  /** A simple-protocol Query (possibly several statements). */
+  judgeQuery(sql: string): Promise<GateVerdict>;
+  /** An extended-protocol Parse; remembered so Executes of the statement are judged the same way. */
+  judgeParse(statementName: string, sql: string): Promise<GateVerdict>;
+  /** An Execute of a portal bound to `statementName` (review holds every execution separately). */
+  judgeExecute(statementName: string): GateVerdict;
+  /** Holds until the review is decided; `notify` receives readable progress lines for the client. */
+  hold(request: HoldRequest, notify: (message: string) => void, signal: AbortSignal): Promise<HoldOutcome>;
+}
+
 export interface SessionContext {
   sessionId: string;
   target: ConnectionTarget;
@@ -48,6 +86,8 @@ export interface SessionContext {
   logger: EngineLogger;
   /** Aborted when the control plane kills the session or the agent stops. */
   signal: AbortSignal;
+  /** Absent when no policy applies (an admin on a connection no policy covers): everything is allowed. */
+  gate?: StatementGate;
 }
 
 export interface SessionSummary {

@@ -6,7 +6,8 @@
  */
 import type net from 'node:net';
 import { finished, type Duplex } from 'node:stream';
-import type { EngineLogger, SessionSummary } from '../engine.js';
+import type { EngineLogger, SessionSummary, StatementGate } from '../engine.js';
+import { GatedForwarder } from './gated-forwarder.js';
 import { BackendScanner } from './backend-scanner.js';
 import type { FrontendFrame, FrontendParser } from './frontend-parser.js';
 import { errorResponse, terminate } from './serializer.js';
@@ -19,6 +20,8 @@ export interface RelayOptions {
   maxServerMessageBytes?: number;
   /** Once one side has closed, how long the other may take to close before it is destroyed. */
   closeGraceMs?: number;
+  /** Policy for the session's statements; without one every statement is forwarded at once. */
+  gate?: StatementGate;
 }
 
 export type RelayError = NonNullable<SessionSummary['error']>;
@@ -31,6 +34,14 @@ export class Relay {
   private sawTerminate = false;
   private readonly scanner: BackendScanner;
   private readonly paused = new Set<Duplex>();
+  private gated: GatedForwarder | undefined;
+  private readonly gateQueue: FrontendFrame[] = [];
+  private pumping = false;
+  /** Queries and Syncs forwarded and not yet answered by ReadyForQuery. */
+  private awaitingReady = 0;
+  private transactionStatus = 'I';
+  private idleWaiters: (() => void)[] = [];
+  private readonly gateAbort = new AbortController();
 
   constructor(
     private readonly client: Duplex,
@@ -46,6 +57,7 @@ export class Relay {
   run(pipelined: FrontendFrame[], leftover: Buffer, signal: AbortSignal): Promise<RelayError | undefined> {
     return new Promise((resolve) => {
       const kill = () => this.kill();
+      if (this.options.gate) this.gated = this.createGatedForwarder(this.options.gate, signal);
       this.whenBothClosed(() => {
         signal.removeEventListener('abort', kill);
         this.tracker.abandon('the session ended before the statement completed');
@@ -59,7 +71,7 @@ export class Relay {
       this.upstream.on('error', (err) => this.onServerError(err));
       if (signal.aborted) return kill();
       signal.addEventListener('abort', kill, { once: true });
-      if (pipelined.length > 0) this.forward(pipelined);
+      if (pipelined.length > 0) this.acceptFrames(pipelined);
       if (leftover.length > 0) this.onServerData(leftover);
       this.client.resume();
       this.upstream.resume();
@@ -71,7 +83,52 @@ export class Relay {
     this.bytesFromClient += chunk.length;
     const { frames, violation } = this.parser.push(chunk);
     if (violation) return this.endWithError('protocol', '08P01', `airlock: invalid message from the client: ${violation.message}`);
-    this.forward(frames);
+    this.acceptFrames(frames);
+  }
+
+  private acceptFrames(frames: FrontendFrame[]): void {
+    if (!this.gated) return this.forward(frames);
+    this.gateQueue.push(...frames);
+    void this.pumpGate();
+  }
+
+  private createGatedForwarder(gate: StatementGate, signal: AbortSignal): GatedForwarder {
+    signal.addEventListener('abort', () => this.gateAbort.abort(), { once: true });
+    return new GatedForwarder(gate, this.tracker, {
+      forward: (frames) => this.forward(frames),
+      answer: (messages) => this.answerClient(messages),
+      transactionStatus: () => this.transactionStatus,
+      signal: this.gateAbort.signal,
+    });
+  }
+
+  /** Judges queued frames in order; the client is not read while a statement is being judged or held. */
+  private async pumpGate(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    this.client.pause();
+    try {
+      while (this.gateQueue.length > 0 && !this.stopped) await this.gated!.process(this.gateQueue.splice(0));
+    } catch (err) {
+      this.options.logger.error('policy evaluation failed; ending the session', { error: (err as Error).message });
+      this.endWithError('internal', 'XX000', 'airlock: policy evaluation failed; the statement was not run');
+    } finally {
+      this.pumping = false;
+      if (!this.stopped && !this.paused.has(this.client)) this.client.resume();
+    }
+  }
+
+  /** Writes airlock's own messages once the server has answered everything forwarded before them. */
+  private async answerClient(messages: Buffer[]): Promise<void> {
+    while (this.awaitingReady > 0 || this.scanner.midMessage) {
+      if (this.stopped) return;
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+    if (this.stopped || this.client.writableEnded) return;
+    for (const message of messages) {
+      this.bytesToClient += message.length;
+      this.client.write(message);
+    }
   }
 
   private forward(frames: FrontendFrame[]): void {
@@ -79,6 +136,7 @@ export class Relay {
     for (const f of frames) {
       this.tracker.onClient(f.message);
       if (f.message.type === 'Terminate') this.sawTerminate = true;
+      if (f.message.type === 'Query' || f.message.type === 'Sync') this.awaitingReady++;
       raws.push(f.raw);
     }
     if (raws.length > 0 && !this.writeAll(this.upstream, coalesce(raws))) this.pauseUntilDrain(this.client, this.upstream);
@@ -87,12 +145,23 @@ export class Relay {
   private onServerData(chunk: Buffer): void {
     if (this.stopped) return;
     try {
-      for (const msg of this.scanner.push(chunk)) this.tracker.onServer(msg);
+      for (const msg of this.scanner.push(chunk)) {
+        this.tracker.onServer(msg);
+        if (msg.type === 'ReadyForQuery') {
+          this.awaitingReady = Math.max(0, this.awaitingReady - 1);
+          this.transactionStatus = msg.status;
+        }
+      }
     } catch (err) {
       return this.endWithError('protocol', '08P01', `airlock: target "${this.options.targetName}" sent invalid data: ${(err as Error).message}`);
     }
     this.bytesToClient += chunk.length;
     if (!this.client.write(chunk)) this.pauseUntilDrain(this.upstream, this.client);
+    if (this.idleWaiters.length > 0 && this.awaitingReady === 0 && !this.scanner.midMessage) this.wakeIdleWaiters();
+  }
+
+  private wakeIdleWaiters(): void {
+    for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   private writeAll(sink: Duplex, bufs: Buffer[]): boolean {
@@ -115,7 +184,14 @@ export class Relay {
     });
   }
 
+  /** Withdraws held statements (their reviews are cancelled) and releases anyone waiting to answer. */
+  private stopGate(): void {
+    this.gateAbort.abort();
+    this.wakeIdleWaiters();
+  }
+
   private onClientEnd(): void {
+    this.stopGate();
     const partial = this.parser.end();
     if (partial) this.options.logger.warn('client closed mid-message', { reason: partial.message });
     if (this.upstream.writableEnded) return;
@@ -134,6 +210,7 @@ export class Relay {
   private onClientError(err: Error): void {
     this.options.logger.info('client connection failed', { reason: err.message });
     this.stopped = true;
+    this.stopGate();
     this.upstream.destroy();
   }
 
@@ -153,6 +230,7 @@ export class Relay {
   private endWithError(code: RelayError['code'], sqlstate: string, message: string): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopGate();
     this.error = { code, message };
     const canSpeak = !this.scanner.midMessage && !this.client.writableEnded;
     this.endClient(canSpeak ? errorResponse({ severity: 'FATAL', code: sqlstate, message }) : undefined);

@@ -107,6 +107,7 @@ export class PostgresSession {
         logger: this.ctx.logger,
         maxServerMessageBytes: this.options.maxServerMessageBytes,
         closeGraceMs: this.options.closeGraceMs,
+        gate: this.ctx.gate,
       });
       const error = await relay.run(pipelined, upstream.leftover, this.ctx.signal);
       this.bytesFromClient += relay.bytesFromClient;

@@ -3,7 +3,7 @@
  * The server answers in order, so a FIFO of what the client sent is matched to CommandComplete /
  * ErrorResponse / EmptyQueryResponse / PortalSuspended / ReadyForQuery. Pure: no I/O; the clock is injected.
  */
-import type { StatementProtocol, StatementRecorder } from '../engine.js';
+import type { StatementProtocol, StatementRecord, StatementRecorder } from '../engine.js';
 import type { BackendMessage } from './backend-scanner.js';
 import type { FrontendMessage } from './frontend-parser.js';
 
@@ -25,6 +25,7 @@ interface PendingStatement {
   rows?: number;
   errorSqlstate: string;
   errorMessage: string;
+  reviewId?: number;
 }
 
 type Pending = PendingStatement | { kind: 'sync' };
@@ -36,6 +37,7 @@ export class StatementTracker {
   /** After an extended-protocol error the server ignores everything until Sync. */
   private skippingUntilSync = false;
   private sequence = 0;
+  private nextApproval: number | undefined;
 
   constructor(
     private readonly recorder: StatementRecorder,
@@ -98,6 +100,17 @@ export class StatementTracker {
     }
   }
 
+  /** A statement airlock answered itself (denied, or rejected in review): it never reached the server. */
+  recordRefused(protocol: StatementProtocol, text: string, sqlstate: string, message: string, verdict: 'denied' | 'rejected', reviewId?: number): void {
+    const p = { ...this.start(protocol, text), errorSqlstate: sqlstate, errorMessage: message };
+    this.emit(p, { verdict, ...(reviewId ? { reviewId } : {}) });
+  }
+
+  /** Marks the statement that will be sent next as released by a review, for the record. */
+  markNextApproved(reviewId: number): void {
+    this.nextApproval = reviewId;
+  }
+
   /** The session ended: statements still waiting are recorded as unfinished. */
   abandon(reason: string): void {
     for (const p of this.queue.splice(0)) {
@@ -106,7 +119,10 @@ export class StatementTracker {
   }
 
   private start(protocol: StatementProtocol, text: string): PendingStatement {
+    const reviewId = this.nextApproval;
+    this.nextApproval = undefined;
     return {
+      ...(reviewId ? { reviewId } : {}),
       kind: 'statement', protocol, text, startedAt: this.clock.now(), startNs: this.clock.monotonicNs(),
       commandTag: '', errorSqlstate: '', errorMessage: '',
     };
@@ -145,8 +161,11 @@ export class StatementTracker {
     }
   }
 
-  private emit(p: PendingStatement): void {
+  private emit(p: PendingStatement, extra: Pick<StatementRecord, 'verdict' | 'reviewId'> = {}): void {
+    const review = p.reviewId ? { verdict: 'approved' as const, reviewId: p.reviewId } : {};
     this.recorder.record({
+      ...review,
+      ...extra,
       sequence: ++this.sequence,
       text: p.text,
       startedAt: p.startedAt,

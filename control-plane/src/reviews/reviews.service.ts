@@ -1,0 +1,233 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock.js';
+import { ConflictError, NotFoundError } from '../common/errors.js';
+import { LOGGER, type StructuredLogger } from '../common/logger.js';
+import { AgentRegistry } from '../agents/agent-registry.js';
+import type { DecisionNotice } from '../agents/agent-link.js';
+import { ReviewForbiddenError, ReviewRequestError } from './review.errors.js';
+import type { ReviewDecisionEntity, ReviewEntity } from './review.entity.js';
+import { assertTransition, outcomeOf, type ReviewState } from './review-state.js';
+import { ReviewsRepository } from './reviews.repository.js';
+import { REVIEW_SETTINGS_SOURCE, type ReviewSettingsSource } from './review-settings.js';
+import { REVIEW_AUDIT, type ReviewAudit } from './review-audit.js';
+
+/** What an agent sends when it holds a statement. */
+export interface HeldStatement {
+  requestId: string;
+  agentId: string;
+  sessionId: string;
+  connectionName: string;
+  requester: string;
+  statement: string;
+  kinds: string[];
+  tables: string[];
+  policyName: string;
+  policyVersion: number;
+  reason: string;
+  fingerprint: string;
+}
+
+export interface Reviewer {
+  subject: string;
+  groups: readonly string[];
+}
+
+export interface ReviewWithDecisions {
+  review: ReviewEntity;
+  decisions: ReviewDecisionEntity[];
+}
+
+const EXPIRY_SWEEP_MS = 1000;
+
+@Injectable()
+export class ReviewsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly reviews: ReviewsRepository,
+    private readonly registry: AgentRegistry,
+    @Inject(REVIEW_SETTINGS_SOURCE) private readonly settings: ReviewSettingsSource,
+    @Inject(REVIEW_AUDIT) private readonly audit: ReviewAudit,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LOGGER) private readonly logger: StructuredLogger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.sweeper = setInterval(() => void this.expireDue().catch((e: Error) => this.logger.error('review expiry failed', { error: e.message })), EXPIRY_SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /**
+   * An agent holds a statement. Idempotent by request id, so an agent that reconnects and asks
+   * again continues the same review. Answers at once when an earlier "approve for" still covers it.
+   */
+  async request(held: HeldStatement): Promise<void> {
+    const existing = await this.reviews.findByRequestId(held.requestId);
+    if (existing) return this.notify(existing);
+    const now = this.clock.now();
+    const settings = await this.settings.reviewSettings(held.policyName, held.policyVersion);
+    if (!settings) throw new ReviewRequestError(`policy "${held.policyName}" version ${held.policyVersion} has no review settings`);
+    const covering = await this.reviews.activeApprovalFor(held.requester, held.connectionName, held.fingerprint, now);
+    if (covering) return this.notifyAll(held.agentId, { ...baseNotice(held.requestId, covering.reviewId, 'approved'), reason: `approved until ${covering.until.toISOString()} by review ${covering.reviewId}` });
+    if (settings.failFast) {
+      const released = await this.reviews.consumeApprovedFailFast(held.requester, held.connectionName, held.fingerprint, now);
+      if (released) {
+        await this.audit.record(held.requester, 'review.released', released.id, { requestId: held.requestId });
+        return this.notifyAll(held.agentId, { ...baseNotice(held.requestId, released.id, 'approved'), approvalsRequired: released.approvalsRequired });
+      }
+      const pending = await this.reviews.findPendingFailFast(held.requester, held.connectionName, held.fingerprint);
+      if (pending) return this.notifyAll(held.agentId, { ...(await this.noticeFor(pending)), requestId: held.requestId });
+    }
+    const review = await this.reviews.insert({
+      ...held,
+      reviewers: settings.reviewers,
+      approvalsRequired: settings.approvals,
+      rejectOnAny: settings.rejectOnAny,
+      approveForMaxSeconds: settings.approveForMaxSeconds,
+      failFast: settings.failFast,
+      state: 'pending',
+      stateReason: null,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + settings.timeoutSeconds * 1000),
+      decidedAt: null,
+      consumedAt: null,
+    });
+    this.logger.info('review created', { reviewId: review.id, sessionId: held.sessionId, connection: held.connectionName });
+    await this.audit.record(held.requester, 'review.created', review.id, { connection: held.connectionName, statement: held.statement, reason: held.reason });
+    await this.notify(review);
+  }
+
+  async approve(id: number, reviewer: Reviewer, options: { forSeconds?: number; comment?: string }): Promise<ReviewEntity> {
+    const review = await this.mustDecide(id, reviewer);
+    if (options.forSeconds !== undefined && options.forSeconds > review.approveForMaxSeconds) {
+      throw new ReviewForbiddenError(
+        review.approveForMaxSeconds === 0
+          ? `the policy "${review.policyName}" does not allow approving for a while`
+          : `the policy "${review.policyName}" allows approving for at most ${review.approveForMaxSeconds}s`,
+      );
+    }
+    await this.reviews.addDecision({ reviewId: id, reviewer: reviewer.subject, decision: 'approve', comment: options.comment ?? null, approveForSeconds: options.forSeconds ?? null, at: this.clock.now() });
+    await this.audit.record(reviewer.subject, 'review.approval', id, { comment: options.comment ?? null, forSeconds: options.forSeconds ?? null });
+    return this.settle(review);
+  }
+
+  async reject(id: number, reviewer: Reviewer, reason: string): Promise<ReviewEntity> {
+    const review = await this.mustDecide(id, reviewer);
+    await this.reviews.addDecision({ reviewId: id, reviewer: reviewer.subject, decision: 'reject', comment: reason, approveForSeconds: null, at: this.clock.now() });
+    await this.audit.record(reviewer.subject, 'review.rejection', id, { reason });
+    return this.settle(review);
+  }
+
+  /** The agent withdrew the request (client gone, session killed) or the requester pressed Ctrl-C. */
+  async cancelRequest(requestId: string, actor: string, reason: string): Promise<void> {
+    const review = await this.reviews.findByRequestId(requestId);
+    if (review) await this.move(review, 'cancelled', reason, actor);
+  }
+
+  async get(id: number): Promise<ReviewWithDecisions> {
+    const review = await this.reviews.findById(id);
+    if (!review) throw new NotFoundError(`review ${id} does not exist`);
+    return { review, decisions: await this.reviews.decisionsOf(id) };
+  }
+
+  list(state: ReviewState | undefined, limit = 50): Promise<ReviewEntity[]> {
+    return this.reviews.listNewestFirst(state, Math.min(Math.max(limit, 1), 500));
+  }
+
+  async expireDue(): Promise<void> {
+    for (const review of await this.reviews.pendingExpiredBy(this.clock.now())) {
+      await this.move(review, 'expired', 'nobody decided before the review timed out', 'airlock');
+    }
+  }
+
+  /**
+   * An agent (re)connected holding `held`: its other pending reviews belong to statements that died
+   * with an earlier agent process, whose clients already got an error.
+   */
+  async cancelOrphans(agentId: string, held: readonly string[], actor: string): Promise<void> {
+    for (const review of await this.reviews.pendingOfAgent(agentId)) {
+      if (!held.includes(review.requestId)) await this.move(review, 'cancelled', 'the agent holding the statement restarted', actor);
+    }
+  }
+
+  private async mustDecide(id: number, reviewer: Reviewer): Promise<ReviewEntity> {
+    const review = await this.reviews.findById(id);
+    if (!review) throw new NotFoundError(`review ${id} does not exist`);
+    if (review.state !== 'pending') throw new ConflictError(`review ${id} is already ${review.state}`);
+    if (review.requester === reviewer.subject) throw new ReviewForbiddenError(`you cannot decide review ${id}: you sent the statement`);
+    if (!mayReview(review.reviewers, reviewer)) {
+      throw new ReviewForbiddenError(`you cannot decide review ${id}: it is for ${review.reviewers.join(', ')}`);
+    }
+    const earlier = await this.reviews.decisionsOf(id);
+    if (earlier.some((d) => d.reviewer === reviewer.subject)) throw new ConflictError(`you already decided review ${id}`);
+    return review;
+  }
+
+  private async settle(review: ReviewEntity): Promise<ReviewEntity> {
+    const decisions = await this.reviews.decisionsOf(review.id);
+    const tally = { approvals: decisions.filter((d) => d.decision === 'approve').length, rejections: decisions.filter((d) => d.decision === 'reject').length };
+    const outcome = outcomeOf(tally, review.approvalsRequired, review.rejectOnAny);
+    if (outcome === 'pending') {
+      await this.notify(review);
+      return review;
+    }
+    const reason = outcome === 'rejected' ? decisions.filter((d) => d.decision === 'reject').map((d) => d.comment).filter(Boolean).join('; ') : '';
+    if (outcome === 'approved') await this.rememberApproveFor(review, decisions);
+    return (await this.move(review, outcome, reason, decisions.at(-1)!.reviewer)) ?? review;
+  }
+
+  /** The shortest "approve for" among the approvers applies: nobody approved for longer. */
+  private async rememberApproveFor(review: ReviewEntity, decisions: ReviewDecisionEntity[]): Promise<void> {
+    const approvals = decisions.filter((d) => d.decision === 'approve');
+    const windows = approvals.map((d) => d.approveForSeconds ?? 0);
+    const seconds = Math.min(...windows);
+    if (seconds <= 0) return;
+    const until = new Date(this.clock.now().getTime() + seconds * 1000);
+    await this.reviews.addStatementApproval({ requester: review.requester, connectionName: review.connectionName, fingerprint: review.fingerprint, reviewId: review.id, until });
+  }
+
+  private async move(review: ReviewEntity, to: ReviewState, reason: string, actor: string): Promise<ReviewEntity | undefined> {
+    assertTransition(review.id, review.state, to);
+    const moved = await this.reviews.transition(review.id, review.state, to, this.clock.now(), reason || null);
+    if (!moved) return undefined; // someone else decided first; their transition notified the agent
+    const updated = (await this.reviews.findById(review.id))!;
+    this.logger.info(`review ${to}`, { reviewId: review.id, by: actor });
+    await this.audit.record(actor, `review.${to}`, review.id, { reason: reason || null });
+    await this.notify(updated);
+    return updated;
+  }
+
+  private async noticeFor(review: ReviewEntity): Promise<DecisionNotice> {
+    const decisions = await this.reviews.decisionsOf(review.id);
+    return {
+      requestId: review.requestId,
+      reviewId: review.id,
+      state: review.state,
+      approvals: decisions.filter((d) => d.decision === 'approve').length,
+      approvalsRequired: review.approvalsRequired,
+      reason: review.stateReason ?? '',
+      decidedBy: decisions.map((d) => d.reviewer),
+      failFast: review.failFast,
+    };
+  }
+
+  private async notify(review: ReviewEntity): Promise<void> {
+    this.notifyAll(review.agentId, await this.noticeFor(review));
+  }
+
+  private notifyAll(agentId: string, notice: DecisionNotice): void {
+    this.registry.get(agentId)?.notifyDecision(notice);
+  }
+}
+
+function baseNotice(requestId: string, reviewId: number, state: DecisionNotice['state']): DecisionNotice {
+  return { requestId, reviewId, state, approvals: 0, approvalsRequired: 0, reason: '', decidedBy: [], failFast: false };
+}
+
+export function mayReview(reviewers: readonly string[], reviewer: Reviewer): boolean {
+  return reviewers.some((r) => r === reviewer.subject || (r.startsWith('group:') && reviewer.groups.includes(r.slice(6))));
+}
