@@ -10,6 +10,9 @@ import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { engineFor } from './protocols/registry.js';
 import { resolveSecret } from './secrets.js';
+import { DecisionBroker } from './reviews/decision-broker.js';
+import { gateFactory } from './reviews/gate-factory.js';
+import { ParserPool } from './policy/index.js';
 import { SessionRunner } from './tunnel/session-runner.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -59,6 +62,7 @@ export async function startAgent(config: AgentConfig, logger: Logger = createLog
   const rejected = new Promise<string>((resolve) => (rejectAgent = resolve));
   // The link and the runner refer to each other: orders come in on the link, events go out on it.
   let sessions: SessionRunner | undefined;
+  let decisions: DecisionBroker | undefined;
   const link = new ControlLink({
     channel,
     heartbeatMs: config.heartbeatMs,
@@ -67,13 +71,29 @@ export async function startAgent(config: AgentConfig, logger: Logger = createLog
     hello: () => ({
       message: {
         case: 'hello',
-        value: { version: AGENT_VERSION, hostname: hostname(), capabilities: [ConnectionType.POSTGRES, ConnectionType.TCP] },
+        value: {
+          version: AGENT_VERSION,
+          hostname: hostname(),
+          capabilities: [ConnectionType.POSTGRES, ConnectionType.TCP],
+          heldRequestIds: decisions?.heldRequestIds() ?? [],
+        },
       },
     }),
-    onOrder: (message: ControlResponse) => dispatchOrder(message, sessions!, log),
+    onConnected: () => decisions?.resendAll(),
+    onOrder: (message: ControlResponse) => dispatchOrder(message, sessions!, decisions!, log),
     onRejected: (message) => rejectAgent(message),
   });
-  sessions = new SessionRunner({ channel, link, logger: log, engineFor, resolveSecret: (ref) => resolveSecret(ref) });
+  decisions = new DecisionBroker((message) => link.send(message));
+  const parsers = new ParserPool();
+  sessions = new SessionRunner({
+    channel,
+    link,
+    logger: log,
+    engineFor,
+    resolveSecret: (ref) => resolveSecret(ref),
+    decisions,
+    gateFor: gateFactory(parsers, decisions),
+  });
   link.start();
   return {
     credentials,
@@ -84,11 +104,12 @@ export async function startAgent(config: AgentConfig, logger: Logger = createLog
       sessions!.killAll('the agent is stopping');
       await link.stop();
       channel.close();
+      await parsers.close();
     },
   };
 }
 
-function dispatchOrder(message: ControlResponse, sessions: SessionRunner, logger: Logger): void {
+function dispatchOrder(message: ControlResponse, sessions: SessionRunner, decisions: DecisionBroker, logger: Logger): void {
   switch (message.message.case) {
     case 'openSession':
       sessions.open(message.message.value as OpenSession);
@@ -98,6 +119,9 @@ function dispatchOrder(message: ControlResponse, sessions: SessionRunner, logger
       sessions.kill(kill.sessionId, kill.reason);
       return;
     }
+    case 'decisionUpdate':
+      decisions.onUpdate(message.message.value);
+      return;
     case 'welcome':
     case 'heartbeatAck':
       return;

@@ -24,6 +24,8 @@ export interface ControlLinkOptions {
   /** Called when the control plane refuses the agent's key: retrying cannot help. */
   onRejected: (message: string) => void;
   activeSessions: () => number;
+  /** Called after each (re)connection, once queued messages went out. */
+  onConnected?: () => void;
 }
 
 /** Events queued while disconnected; beyond this the oldest are dropped with a warning. */
@@ -127,6 +129,7 @@ export class ControlLink {
     this.backoff.reset();
     this.setState('connected');
     this.flushQueue();
+    this.options.onConnected?.();
     const stopHeartbeat = this.startHeartbeat(call, this.options.heartbeatMs ?? (welcome.message.value.heartbeatIntervalMs || DEFAULT_HEARTBEAT_MS));
     try {
       for await (const payload of call.reader.messages()) {

@@ -71,8 +71,12 @@ export interface StatementGate {
   judgeQuery(sql: string): Promise<GateVerdict>;
   /** An extended-protocol Parse; remembered so Executes of the statement are judged the same way. */
   judgeParse(statementName: string, sql: string): Promise<GateVerdict>;
-  /** An Execute of a portal bound to `statementName` (review holds every execution separately). */
-  judgeExecute(statementName: string): GateVerdict;
+  /** A Bind of `statementName` into `portal`. */
+  bind(portal: string, statementName: string): void;
+  /** An Execute of a portal: where review is enforced, since a statement parsed once may run many times. */
+  judgeExecute(portal: string): GateVerdict;
+  /** Every ParameterStatus the server reports (login included): lexing settings change how SQL must be read. */
+  onParameterStatus(name: string, value: string): void;
   /** Holds until the review is decided; `notify` receives readable progress lines for the client. */
   hold(request: HoldRequest, notify: (message: string) => void, signal: AbortSignal): Promise<HoldOutcome>;
 }

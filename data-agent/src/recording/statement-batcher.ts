@@ -52,6 +52,8 @@ export class StatementBatcher implements StatementRecorder {
                 errorSqlstate: s.errorSqlstate,
                 errorMessage: s.errorMessage,
                 protocol: PROTOCOLS[s.protocol],
+                verdict: s.verdict ?? '',
+                reviewId: BigInt(s.reviewId ?? 0),
               },
             },
           })),

@@ -14,8 +14,9 @@ import type { GrpcChannel, GrpcClientCall, OpenSession } from '@airlock/proto';
 import type { ControlLink } from '../link/control-link.js';
 import type { Logger } from '../logger.js';
 import { EngineError } from '../protocols/engine.js';
-import type { ConnectionTarget, ExecOutcome, ProtocolEngine, SessionContext, SessionSummary } from '../protocols/engine.js';
+import type { ConnectionTarget, ExecOutcome, ProtocolEngine, SessionContext, SessionSummary, StatementGate } from '../protocols/engine.js';
 import { StatementBatcher } from '../recording/statement-batcher.js';
+import type { DecisionBroker } from '../reviews/decision-broker.js';
 import { toWireOutcome } from './exec-outcome.js';
 
 const ENGINE_ERROR_CODES: Record<EngineError['code'], ErrorCode> = {
@@ -39,6 +40,9 @@ export interface SessionRunnerDeps {
   logger: Logger;
   engineFor: (type: ConnectionTarget['type']) => ProtocolEngine;
   resolveSecret: (ref: string) => string;
+  decisions: DecisionBroker;
+  /** Builds the statement gate for a session's policy; undefined means no gate (unrestricted). */
+  gateFor: (sessionId: string, policy: OpenSession['policy']) => StatementGate | undefined;
 }
 
 export function targetFromSpec(order: OpenSession): ConnectionTarget {
@@ -92,6 +96,7 @@ export class SessionRunner {
       recorder,
       logger,
       signal,
+      gate: this.deps.gateFor(order.sessionId, order.policy),
     };
     const call = this.deps.channel.open(AgentServicePaths.session);
     call.write(toBinary(SessionRequestSchema, create(SessionRequestSchema, { frame: { case: 'attach', value: { sessionId: order.sessionId } } })));
@@ -136,11 +141,33 @@ export class SessionRunner {
     return summary;
   }
 
+  /** airlock exec goes through the same policy as a tunnelled statement; a refusal is a 42501 result. */
+  private async judgeExec(sql: string, ctx: SessionContext): Promise<ExecOutcome | undefined> {
+    if (!ctx.gate) return undefined;
+    const verdict = await ctx.gate.judgeQuery(sql);
+    if (verdict.action === 'allow') return undefined;
+    let message: string;
+    let reviewId: number | undefined;
+    if (verdict.action === 'deny') message = `airlock: ${verdict.reason}`;
+    else {
+      const outcome = await ctx.gate.hold(verdict.hold, (notice) => ctx.logger.info(notice), ctx.signal);
+      if (outcome.released) return undefined;
+      message = outcome.message;
+      reviewId = outcome.reviewId;
+    }
+    ctx.recorder.record({
+      sequence: 1, text: sql, startedAt: new Date(), durationUs: 0, commandTag: '', errorSqlstate: '42501', errorMessage: message,
+      protocol: 'exec', verdict: verdict.action === 'deny' ? 'denied' : 'rejected', ...(reviewId ? { reviewId } : {}),
+    });
+    return { results: [], databaseError: { sqlstate: '42501', message, detail: '', hint: '' } };
+  }
+
   private async runExec(order: OpenSession, engine: ProtocolEngine, ctx: SessionContext, call: GrpcClientCall): Promise<void> {
     let outcome: ExecOutcome;
     try {
       if (!engine.exec) throw new EngineError('unsupported', `exec is not supported for ${ctx.target.type} connections; use airlock connect`);
-      outcome = await engine.exec(order.execSql, order.execMaxRows || 10_000, ctx);
+      const refusal = await this.judgeExec(order.execSql, ctx);
+      outcome = refusal ?? (await engine.exec(order.execSql, order.execMaxRows || 10_000, ctx));
     } catch (err) {
       const code = err instanceof EngineError ? ENGINE_ERROR_CODES[err.code] : ErrorCode.INTERNAL;
       const message = err instanceof EngineError ? err.message : 'the agent failed to run the statement';

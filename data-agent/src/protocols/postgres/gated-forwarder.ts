@@ -26,6 +26,7 @@ type Refusal = { message: string; verdict: 'denied' | 'rejected'; reviewId?: num
 
 export class GatedForwarder {
   private group: FrontendFrame[] = [];
+  /** portal → statement name, for the refusal message of an Execute. */
   private readonly portals = new Map<string, string>();
   /** A refused Flush-group: drop frames until the client's Sync. */
   private skippingUntilSync = false;
@@ -124,9 +125,10 @@ export class GatedForwarder {
         statementText.set(m.name, m.sql);
       } else if (m.type === 'Bind') {
         this.portals.set(m.portal, m.statement);
+        this.gate.bind(m.portal, m.statement);
       } else if (m.type === 'Execute') {
         const statement = this.portals.get(m.portal) ?? '';
-        verdicts.push(this.gate.judgeExecute(statement));
+        verdicts.push(this.gate.judgeExecute(m.portal));
         texts.push(statementText.get(statement) ?? `EXECUTE ${statement || '(unnamed statement)'}`);
       }
     }

@@ -31,9 +31,17 @@ class ScriptedGate implements StatementGate {
     return verdict;
   }
 
-  judgeExecute(name: string): GateVerdict {
-    return this.prepared.get(name) ?? { action: 'allow' };
+  private readonly portals = new Map<string, string>();
+
+  bind(portal: string, name: string): void {
+    this.portals.set(portal, name);
   }
+
+  judgeExecute(portal: string): GateVerdict {
+    return this.prepared.get(this.portals.get(portal) ?? '') ?? { action: 'allow' };
+  }
+
+  onParameterStatus(): void {}
 
   hold(request: HoldRequest, notify: (message: string) => void, signal: AbortSignal): Promise<HoldOutcome> {
     const reviewId = this.nextReview++;

@@ -150,6 +150,8 @@ export class Relay {
         if (msg.type === 'ReadyForQuery') {
           this.awaitingReady = Math.max(0, this.awaitingReady - 1);
           this.transactionStatus = msg.status;
+        } else if (msg.type === 'ParameterStatus') {
+          this.options.gate?.onParameterStatus(msg.name, msg.value);
         }
       }
     } catch (err) {

@@ -100,6 +100,7 @@ export class PostgresSession {
 
   private async relay(upstream: UpstreamConnection, pipelined: FrontendFrame[]): Promise<void> {
     const key = this.issueCancelKey(upstream);
+    for (const [name, value] of upstream.parameters) this.ctx.gate?.onParameterStatus(name, value);
     try {
       this.writeToClient(this.greeting(upstream, key));
       const relay = new Relay(this.client, upstream.socket, this.parser, new StatementTracker(this.ctx.recorder, this.options.clock), {

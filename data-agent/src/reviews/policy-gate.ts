@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import type { Judgement, PolicyRules, SessionJudge, SessionRules, StatementAnalysis, TableRef } from '../policy/index.js';
+import type { GateVerdict, HoldOutcome, HoldRequest, StatementGate } from '../protocols/engine.js';
+import type { DecisionBroker } from './decision-broker.js';
+
+/**
+ * The engine's statement gate for one session: verdicts come from the session's judge (local, no
+ * round trip for allow and deny), holds go to the control plane through the decision broker.
+ */
+export class PolicyGate implements StatementGate {
+  constructor(
+    private readonly sessionId: string,
+    private readonly rules: SessionRules,
+    private readonly judge: SessionJudge,
+    private readonly decisions: DecisionBroker,
+  ) {}
+
+  async judgeQuery(sql: string): Promise<GateVerdict> {
+    return this.toGateVerdict(await this.judge.judgeSimpleQuery(sql), sql);
+  }
+
+  async judgeParse(statementName: string, sql: string): Promise<GateVerdict> {
+    const judgement = await this.judge.judgeParse(statementName, sql);
+    // Parsing runs nothing: only a deny is final here; review waits for the Execute.
+    return judgement.verdict.action === 'deny' ? this.toGateVerdict(judgement, sql) : { action: 'allow' };
+  }
+
+  bind(portal: string, statementName: string): void {
+    this.judge.bind(portal, statementName);
+  }
+
+  judgeExecute(portal: string): GateVerdict {
+    const judgement = this.judge.judgeExecute(portal);
+    return this.toGateVerdict(judgement, judgement.statements.map((s) => s.text).join('; '));
+  }
+
+  onParameterStatus(name: string, value: string): void {
+    this.judge.onParameterStatus(name, value);
+  }
+
+  hold(request: HoldRequest, notify: (message: string) => void, signal: AbortSignal): Promise<HoldOutcome> {
+    return this.decisions.hold(this.sessionId, request, notify, signal);
+  }
+
+  private toGateVerdict({ verdict, statements }: Judgement, text: string): GateVerdict {
+    if (verdict.action === 'allow') return { action: 'allow' };
+    const reason = verdict.reasons.join('; ') || `the policy says ${verdict.action}`;
+    if (verdict.action === 'deny') return { action: 'deny', reason };
+    const policy = this.reviewingPolicy(verdict.matched.map((m) => m.policy));
+    return {
+      action: 'review',
+      hold: {
+        statement: text,
+        kinds: unique(statements.flatMap((s) => [s.kind, ...s.effects])),
+        tables: unique(statements.flatMap(tablesOf)),
+        policyName: policy.name,
+        policyVersion: policy.version,
+        reason,
+        fingerprint: createHash('sha256').update(text).digest('hex'),
+      },
+    };
+  }
+
+  /** The policy whose review block runs the review: the first matched one that has review settings. */
+  private reviewingPolicy(matched: string[]): PolicyRules {
+    const withReview = this.rules.policies.filter((p) => p.review);
+    return withReview.find((p) => matched.includes(p.name)) ?? withReview[0] ?? this.rules.policies[0]!;
+  }
+}
+
+function tablesOf(statement: StatementAnalysis): string[] {
+  return statement.tables.map((t: TableRef) => (t.schema ? `${t.schema}.${t.name}` : t.name));
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
