@@ -595,7 +595,7 @@ async function slowReader(port, table, sleepSeconds, procs) {
 }
 
 function gitState() {
-  const g = (...a) => spawnSync('git', ['-C', ROOT, ...a], { encoding: 'utf8', timeout: 10_000 }).stdout?.trim() ?? '';
+  const g = (...a) => spawnSync('git', ['-C', ROOT, ...a], { encoding: 'utf8', timeout: 10_000 }).stdout?.trimEnd() ?? ''; // porcelain lines start with a space
   const dirty = g('status', '--porcelain', '--untracked-files=no').split('\n').filter(Boolean).map((l) => l.slice(3)).filter((f) => !f.startsWith('bench/'));
   return { commit: g('rev-parse', '--short', 'HEAD'), dirtyFiles: dirty };
 }

@@ -5,12 +5,16 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerAgents } from './commands/agents.js';
+import { registerApply } from './commands/apply.js';
 import { registerConnect } from './commands/connect.js';
 import { registerConnections } from './commands/connections.js';
 import { registerDev } from './commands/dev.js';
 import { registerExec } from './commands/exec.js';
 import { registerLogin, registerLogout, registerWhoami } from './commands/login.js';
+import { registerPolicies } from './commands/policies.js';
+import { registerReviews } from './commands/reviews.js';
 import { registerSessions } from './commands/sessions.js';
+import { registerUsers } from './commands/users.js';
 import { CliError, ExitCode } from './lib/errors.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -24,6 +28,10 @@ function buildProgram(): Command {
   registerWhoami(program);
   registerAgents(program);
   registerConnections(program);
+  registerUsers(program);
+  registerApply(program);
+  registerPolicies(program);
+  registerReviews(program);
   registerSessions(program);
   registerConnect(program);
   registerExec(program);

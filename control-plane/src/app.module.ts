@@ -1,10 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AgentsModule } from './agents/agents.module.js';
+import { AuditModule } from './audit/audit.module.js';
 import { type CoreDependencies, CoreModule } from './common/core.module.js';
 import { ConnectionsModule } from './connections/connections.module.js';
 import { databaseModule } from './database/database.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { ReviewsModule } from './reviews/reviews.module.js';
+import { PoliciesModule } from './policies/policies.module.js';
 import { HealthController } from './health/health.controller.js';
 import { IdentityModule } from './identity/identity.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
@@ -17,10 +20,13 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(deps),
         databaseModule(deps.config.database),
+        AuditModule,
         IdentityModule,
         AgentsModule,
         ConnectionsModule,
+        PoliciesModule,
         SessionsModule,
+        ReviewsModule,
         MetricsModule,
         GatewayModule,
       ],

@@ -23,3 +23,19 @@ export {
 } from './sessions/sessions.service.js';
 export { SessionEntity, type SessionMode, type SessionStatus } from './sessions/session.entity.js';
 export { SessionEventEntity } from './sessions/session-event.entity.js';
+export { ForbiddenError } from './common/errors.js';
+export { AdminOnly, policySubjectsOf } from './identity/principal.js';
+export { UsersService, type NewUser, type CreatedUser } from './identity/users.service.js';
+export { AuditService, type AuditRecord } from './audit/audit.service.js';
+export { PoliciesService, type AppliedPolicy, type ApplyOutcome } from './policies/policies.service.js';
+export type {
+  AccessRequirement,
+  CommandRulePlain,
+  CompiledPolicyPlain,
+  PolicySubject,
+  PolicyTarget,
+  ReviewSettingsPlain,
+  SessionPolicyPlain,
+} from './policies/policy-compiler.js';
+export { parsePolicyDocument, PATTERN_FLAGS, type PolicyDocument, type PolicySpec } from './policies/policy-document.js';
+export { STATEMENT_KINDS, type StatementKind } from './policies/statement-kinds.js';

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
 import { type Clock, systemClock } from './common/clock.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
@@ -11,6 +12,8 @@ import { type ControlPlaneConfig, defaultPublicUrl } from './config/config.js';
 import { bootstrapBanner } from './identity/bootstrap-banner.js';
 import { type BootstrapOutcome, IdentityService } from './identity/identity.service.js';
 import { serveOpenApi } from './openapi.js';
+import { POLICY_TEXT_TYPES } from './policies/policies.controller.js';
+import { MAX_DOCUMENT_BYTES } from './policies/policy-document.js';
 import { listenDualProtocol } from './gateway/dual-protocol-listener.js';
 import type { DualProtocolListener } from './gateway/dual-protocol-listener.js';
 import { GrpcGateway } from './gateway/grpc-gateway.js';
@@ -40,7 +43,7 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
   const serverInfo = new ServerInfo(config.publicUrl);
   const module = AppModule.forRoot({ config, clock: options.clock ?? systemClock, logger, serverInfo });
   // abortOnError: false makes a failed start reject instead of exiting the process.
-  const app = await NestFactory.create(module, { logger, abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(module, { logger, abortOnError: false });
   try {
     configureHttp(app, logger);
     await app.init(); // TypeORM connects and runs pending migrations here
@@ -65,7 +68,9 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
   }
 }
 
-function configureHttp(app: INestApplication, logger: StructuredLogger): void {
+function configureHttp(app: NestExpressApplication, logger: StructuredLogger): void {
+  // Policy documents may be sent as YAML text (`airlock apply -f policy.yaml`).
+  app.useBodyParser('text', { type: POLICY_TEXT_TYPES, limit: 2 * MAX_DOCUMENT_BYTES });
   app.useGlobalPipes(requestValidationPipe());
   app.useGlobalFilters(new HttpErrorFilter(logger));
   serveOpenApi(app, CONTROL_PLANE_VERSION);

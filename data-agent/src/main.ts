@@ -14,6 +14,7 @@ import { DecisionBroker } from './reviews/decision-broker.js';
 import { gateFactory } from './reviews/gate-factory.js';
 import { ParserPool } from './policy/index.js';
 import { SessionRunner } from './tunnel/session-runner.js';
+import { StatementBatcher } from './recording/statement-batcher.js';
 import { AGENT_VERSION } from './version.js';
 
 export class AgentStartError extends Error {
@@ -92,6 +93,7 @@ export async function startAgent(config: AgentConfig, logger: Logger = createLog
     engineFor,
     resolveSecret: (ref) => resolveSecret(ref),
     decisions,
+    statements: new StatementBatcher(link),
     gateFor: gateFactory(parsers, decisions),
   });
   link.start();

@@ -53,6 +53,7 @@ export async function startStack(): Promise<Stack> {
     startProcess('control-plane', process.execPath, [CONTROL_PLANE_BIN], { env: cpEnv, readyPattern: /control plane listening/, timeoutMs: 60_000 });
   let controlPlane = await startControlPlane();
   const agents: AgentProcess[] = [];
+  const connects: ProcessHandle[] = [];
   const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { home, env, timeoutMs: 120_000 });
   const login = await cli(['login', '--url', url, '--token', token]);
   if (login.code !== 0) throw new Error(`login failed: ${login.stderr}`);
@@ -95,6 +96,7 @@ export async function startStack(): Promise<Stack> {
         timeoutMs: 30_000,
         name: `connect-${connection}`,
       });
+      connects.push(handle);
       const line = handle.stdout.split('\n').find((l) => l.includes('"port"'))!;
       return { port: (JSON.parse(line) as { port: number }).port, process: handle };
     },
@@ -103,6 +105,7 @@ export async function startStack(): Promise<Stack> {
       controlPlane = await startControlPlane();
     },
     async stop() {
+      for (const connect of connects) await connect.stop().catch(() => undefined);
       for (const agent of agents) await agent.process.stop().catch(() => undefined);
       await controlPlane.stop().catch(() => undefined);
       await store.drop().catch(() => undefined);

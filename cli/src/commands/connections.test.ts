@@ -104,15 +104,15 @@ describe('airlock connections', () => {
     const json = await airlock('connections', 'list', '--json');
 
     expect(table.stdout.split('\n').map((l) => l.replace(/ {2,}/g, ' | '))).toEqual([
-      'NAME | TYPE | TARGET | USER | AGENT | AGENT CONNECTED',
-      'pg-prod | postgres | 10.0.0.5:5432/shop | app | east | yes',
+      'NAME | TYPE | TARGET | USER | AGENT | AGENT CONNECTED | POLICY',
+      'pg-prod | postgres | 10.0.0.5:5432/shop | app | east | yes | none (admins only)',
       '',
     ]);
     expect(JSON.parse(json.stdout)).toEqual([
       {
         id: IDS.pgProd, name: 'pg-prod', type: 'postgres', agent: 'east', agentConnected: true, host: '10.0.0.5',
         port: 5432, database: 'shop', user: 'app', secret: 'env:PG_PASSWORD', tlsMode: 'require',
-        createdAt: '2025-11-25T07:00:00.000Z',
+        createdAt: '2025-11-25T07:00:00.000Z', policies: [],
       },
     ]);
   });

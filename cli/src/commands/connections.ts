@@ -92,6 +92,12 @@ function target(c: Connection): string {
   return `${c.host}:${c.port}${c.database ? `/${c.database}` : ''}`;
 }
 
+/** The policies covering a connection; with none, only admins may use it (unrestricted). */
+function policyNames(c: Connection): string {
+  if (c.policies === undefined) return NONE;
+  return c.policies.length > 0 ? c.policies.join(', ') : 'none (admins only)';
+}
+
 function renderCreated(c: Connection): string {
   const lines = [`Created connection ${c.name}: ${c.type} ${target(c)} via agent ${c.agent}`];
   if (c.agentConnected === false) {
@@ -111,6 +117,7 @@ function renderConnections(connections: Connection[]): string {
     { header: 'USER', value: (c) => c.user || NONE },
     { header: 'AGENT', value: (c) => c.agent },
     { header: 'AGENT CONNECTED', value: (c) => yesNo(c.agentConnected) },
+    { header: 'POLICY', value: policyNames },
   ]);
 }
 
@@ -126,6 +133,7 @@ function renderConnection(c: Connection): string {
     ['User', c.user || NONE],
     ['Secret', c.secret || NONE],
     ['TLS mode', c.tlsMode || NONE],
+    ['Policies', policyNames(c)],
     ['Created', humanTimestamp(c.createdAt)],
   ]);
 }

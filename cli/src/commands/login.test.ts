@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ALICE, BOB, closedPort, FakeControlPlane, INVALID_TOKEN_MESSAGE } from '../test/fake-control-plane.js';
+import { ALICE, BOB, CAROL, closedPort, FakeControlPlane, INVALID_TOKEN_MESSAGE } from '../test/fake-control-plane.js';
 import { makeHome, runCli } from '../test/run-cli.js';
 
 let fake: FakeControlPlane;
@@ -82,7 +82,17 @@ describe('airlock whoami and logout', () => {
     const json = await runCli(home.path, ['whoami', '--json']);
 
     expect(text.stdout).toBe(`alice@example.com (admin) at ${fake.url}\n`);
-    expect(JSON.parse(json.stdout)).toEqual({ url: fake.url, subject: 'alice@example.com', role: 'admin' });
+    expect(JSON.parse(json.stdout)).toEqual({ url: fake.url, subject: 'alice@example.com', role: 'admin', groups: [] });
+  });
+
+  it('shows a local user’s groups', async () => {
+    await runCli(home.path, ['login', '--url', fake.url, '--token', CAROL.token]);
+
+    const text = await runCli(home.path, ['whoami']);
+    const json = await runCli(home.path, ['whoami', '--json']);
+
+    expect(text.stdout).toBe(`user:carol (user; groups engineers) at ${fake.url}\n`);
+    expect(JSON.parse(json.stdout)).toEqual({ url: fake.url, subject: 'user:carol', role: 'user', groups: ['engineers'] });
   });
 
   it('keeps two AIRLOCK_HOME profiles side by side', async () => {

@@ -55,8 +55,8 @@ export function registerWhoami(program: Command): void {
     const me = await ApiClient.fromProfile(profile).whoami();
     emit(
       options,
-      { url: profile.url, subject: me.subject, role: me.role },
-      (who) => `${who.subject} (${who.role}) at ${who.url}`,
+      { url: profile.url, subject: me.subject, role: me.role, ...(me.groups ? { groups: me.groups } : {}) },
+      (who) => `${who.subject} (${who.role}${me.groups?.length ? `; groups ${me.groups.join(', ')}` : ''}) at ${who.url}`,
     );
   });
 }

@@ -26,6 +26,8 @@ export const DEFAULT_TIMEOUT_MS = 15_000;
 export interface WhoAmI {
   subject: string;
   role: string;
+  /** Absent from control planes older than local users. */
+  groups?: string[];
 }
 
 export interface Agent {
@@ -80,6 +82,74 @@ export interface Connection {
   secret: string | null;
   tlsMode: string | null;
   createdAt: string;
+  /** Names of the policies that cover it; empty means admins only. Absent from older control planes. */
+  policies?: string[];
+}
+
+export interface User {
+  id: string;
+  name: string;
+  /** How policies, sessions and the audit log name the user: `user:NAME`. */
+  subject: string;
+  role: 'admin' | 'user';
+  groups: string[];
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface CreateUserInput {
+  name: string;
+  groups?: string[];
+  role?: 'admin' | 'user';
+}
+
+export interface CreatedUser {
+  user: User;
+  /** Shown once: the control plane keeps only its hash. */
+  token: string;
+  /** The exact `airlock login` command for the new user. */
+  login: string;
+}
+
+export interface AppliedPolicy {
+  name: string;
+  version: number;
+  changed: boolean;
+  outcome: 'created' | 'configured' | 'unchanged';
+}
+
+export interface PolicySummary {
+  name: string;
+  version: number;
+  subjects: string[];
+  connections: string[];
+  access: string;
+  default: string;
+  reviewMode: string;
+  rules: number;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export interface PolicyDetail extends PolicySummary {
+  /** The document as applied, comments included. */
+  document: string;
+  spec: Record<string, unknown>;
+}
+
+export interface PolicyVersion {
+  version: number;
+  appliedAt: string;
+  appliedBy: string;
+  document: string;
+}
+
+export interface PolicyVersions {
+  name: string;
+  deletedAt: string | null;
+  versions: PolicyVersion[];
 }
 
 export interface Session {
@@ -108,6 +178,14 @@ export interface SessionDetail extends Session {
 export interface ListSessionsQuery {
   limit?: number;
   connection?: string;
+}
+
+/** A request body sent as it is (e.g. a YAML document), not as JSON. */
+export class RawBody {
+  constructor(
+    readonly text: string,
+    readonly contentType: string,
+  ) {}
 }
 
 export interface ApiClientOptions {
@@ -168,6 +246,39 @@ export class ApiClient {
     await this.request('DELETE', `/v1/connections/${encodeURIComponent(name)}`);
   }
 
+  createUser(input: CreateUserInput): Promise<CreatedUser> {
+    return this.request('POST', '/v1/users', input);
+  }
+
+  listUsers(): Promise<User[]> {
+    return this.request<{ users: User[] }>('GET', '/v1/users').then((r) => r.users);
+  }
+
+  async deleteUser(name: string): Promise<void> {
+    await this.request('DELETE', `/v1/users/${encodeURIComponent(name)}`);
+  }
+
+  /** Sends a policy document (YAML or JSON text) as it is; the control plane validates it. */
+  applyPolicy(document: string): Promise<AppliedPolicy> {
+    return this.request('POST', '/v1/policies:apply', new RawBody(document, 'application/yaml'));
+  }
+
+  listPolicies(): Promise<PolicySummary[]> {
+    return this.request<{ policies: PolicySummary[] }>('GET', '/v1/policies').then((r) => r.policies);
+  }
+
+  getPolicy(name: string): Promise<PolicyDetail> {
+    return this.request('GET', `/v1/policies/${encodeURIComponent(name)}`);
+  }
+
+  policyVersions(name: string): Promise<PolicyVersions> {
+    return this.request('GET', `/v1/policies/${encodeURIComponent(name)}/versions`);
+  }
+
+  async deletePolicy(name: string): Promise<void> {
+    await this.request('DELETE', `/v1/policies/${encodeURIComponent(name)}`);
+  }
+
   listSessions(query: ListSessionsQuery = {}): Promise<Session[]> {
     const params = new URLSearchParams();
     if (query.limit !== undefined) params.set('limit', String(query.limit));
@@ -180,20 +291,24 @@ export class ApiClient {
     return this.request('GET', `/v1/sessions/${encodeURIComponent(id)}`);
   }
 
-  /** One authenticated JSON request; resolves to the parsed body (undefined when empty). */
+  /**
+   * One authenticated request; resolves to the parsed JSON body (undefined when empty). The body is
+   * sent as JSON, or as it is when given as a RawBody.
+   */
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.token}`,
       accept: 'application/json',
     };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const raw = body instanceof RawBody ? body : undefined;
+    if (body !== undefined) headers['content-type'] = raw ? raw.contentType : 'application/json';
     let response: Response;
     let text: string;
     try {
       response = await fetch(this.url + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: raw ? raw.text : body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       text = await response.text();

@@ -7,13 +7,22 @@
  * (`{ agents }`, `{ connections }`, `{ sessions }`), ids are UUIDs, errors are `{ error, message }`
  * with the real codes and sentences, and a 401 carries `WWW-Authenticate: Bearer`. Keep it in step
  * with those files; the real control plane itself is covered by the e2e tests.
+ *
+ * Policy documents are validated by the control plane's own parser (`@airlock/control-plane/policy-document`),
+ * so `airlock apply` sees exactly the problems the real control plane would report.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { describeProblems, parsePolicyDocument, type PolicySpec } from '@airlock/control-plane/policy-document';
 
-/** The only role the control plane has (identity/api-token.entity.ts). */
-export const ALICE = { token: 'alk_admin_AliceAliceAliceAliceAliceAlice0', subject: 'alice@example.com', role: 'admin' };
-export const BOB = { token: 'alk_admin_BobBobBobBobBobBobBobBobBobBob00', subject: 'bob@example.com', role: 'admin' };
+/** Admins (identity/api-token.entity.ts roles: admin, user). */
+export const ALICE = { token: 'alk_admin_AliceAliceAliceAliceAliceAlice0', subject: 'alice@example.com', role: 'admin', groups: [] as string[] };
+export const BOB = { token: 'alk_admin_BobBobBobBobBobBobBobBobBobBob00', subject: 'bob@example.com', role: 'admin', groups: [] as string[] };
+/** A local user: not an admin (identity/users.service.ts). */
+export const CAROL = { token: 'alk_user_CarolCarolCarolCarolCarolCaro', subject: 'user:carol', role: 'user', groups: ['engineers'] };
+
+/** The token every `POST /v1/users` hands out (real ones are `alk_user_` + 32 random base62). */
+export const USER_TOKEN = 'alk_user_9Xk2mP7qRt4Lw8Zn3Vb6Yc1Hd5Jf0gAs';
 
 const NOW = '2025-11-25T07:00:00.000Z';
 
@@ -78,6 +87,33 @@ export interface ConnectionView {
   secret: string | null;
   tlsMode: string;
   createdAt: string;
+  /** Names of the live policies covering it. */
+  policies: string[];
+}
+
+/** identity/user.views.ts UserView. */
+export interface UserView {
+  id: string;
+  name: string;
+  subject: string;
+  role: string;
+  groups: string[];
+  createdAt: string;
+  createdBy: string;
+}
+
+/** A policy as stored: policies/policy.entity.ts plus its versions (policy-version.entity.ts). */
+export interface StoredPolicy {
+  name: string;
+  version: number;
+  document: string;
+  spec: PolicySpec;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+  deletedAt: string | null;
+  versions: Array<{ version: number; appliedAt: string; appliedBy: string; document: string }>;
 }
 
 /** sessions/session.views.ts StatementView. */
@@ -111,17 +147,30 @@ export interface SessionView {
 
 export type SessionDetailView = SessionView & { statements: StatementView[] };
 
+interface Caller {
+  subject: string;
+  role: string;
+  groups: string[];
+}
+
 interface Request {
   body: Record<string, unknown>;
+  /** The body as text, for YAML (policies/policies.controller.ts POLICY_TEXT_TYPES). */
+  text: string | undefined;
   url: URL;
-  user: { subject: string; role: string };
+  user: Caller;
 }
 
 interface Route {
   method: string;
   pattern: RegExp;
   handle: (match: string[], request: Request) => [number, unknown?];
+  /** @AdminOnly(action): completes "only admins may <action>". */
+  adminOnly?: string;
 }
+
+const POLICY_TEXT_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'text/plain'];
+const HOW_TO_SEND = 'send the policy document with Content-Type: application/yaml, or as JSON {"document": "<yaml or json text>"}';
 
 type Reply = [number, unknown?];
 
@@ -144,9 +193,15 @@ export class FakeControlPlane {
     {
       id: IDS.pgProd, name: 'pg-prod', type: 'postgres', agent: 'east', agentConnected: true,
       host: '10.0.0.5', port: 5432, database: 'shop', user: 'app', secret: 'env:PG_PASSWORD',
-      tlsMode: 'require', createdAt: NOW,
+      tlsMode: 'require', createdAt: NOW, policies: [],
     },
   ];
+  /** Local users, by name (identity/users.controller.ts). */
+  localUsers: UserView[] = [
+    { id: uuid(31), name: 'carol', subject: CAROL.subject, role: 'user', groups: CAROL.groups, createdAt: NOW, createdBy: ALICE.subject },
+  ];
+  /** Every policy ever applied, deleted ones included (deletedAt set). */
+  policies: StoredPolicy[] = [];
   sessions: SessionDetailView[] = [
     {
       id: IDS.closedSession, connection: 'pg-prod', connectionId: IDS.pgProd, agentId: IDS.east,
@@ -175,18 +230,27 @@ export class FakeControlPlane {
 
   private server: Server | undefined;
   private nextId = 100;
-  private readonly users = [ALICE, BOB];
+  /** Tokens the fake accepts: the fixed ones, plus one per user created (deleting the user revokes it). */
+  private readonly tokens = new Map<string, Caller & { user?: string }>([ALICE, BOB, CAROL].map(({ token, ...caller }) => [token, { ...caller, user: caller.role === 'user' ? 'carol' : undefined }]));
   private readonly routes: Route[] = [
     { method: 'GET', pattern: /^\/v1\/whoami$/, handle: (_, { user }) => [200, user] },
-    { method: 'GET', pattern: /^\/v1\/agents$/, handle: () => [200, { agents: this.agents }] },
-    { method: 'POST', pattern: /^\/v1\/agents$/, handle: (_, { body }) => this.createAgent(body) },
-    { method: 'DELETE', pattern: /^\/v1\/agents\/([^/]+)$/, handle: (m) => this.deleteAgent(m[1]) },
-    { method: 'GET', pattern: /^\/v1\/connections$/, handle: () => [200, { connections: this.connections }] },
-    { method: 'POST', pattern: /^\/v1\/connections$/, handle: (_, { body }) => this.createConnection(body) },
+    { method: 'GET', pattern: /^\/v1\/agents$/, handle: () => [200, { agents: this.agents }], adminOnly: 'manage agents' },
+    { method: 'POST', pattern: /^\/v1\/agents$/, handle: (_, { body }) => this.createAgent(body), adminOnly: 'manage agents' },
+    { method: 'DELETE', pattern: /^\/v1\/agents\/([^/]+)$/, handle: (m) => this.deleteAgent(m[1]), adminOnly: 'manage agents' },
+    { method: 'GET', pattern: /^\/v1\/connections$/, handle: () => [200, { connections: this.connections.map((c) => this.withPolicies(c)) }] },
+    { method: 'POST', pattern: /^\/v1\/connections$/, handle: (_, { body }) => this.createConnection(body), adminOnly: 'create connections' },
     { method: 'GET', pattern: /^\/v1\/connections\/([^/]+)$/, handle: (m) => this.getConnection(m[1]) },
-    { method: 'DELETE', pattern: /^\/v1\/connections\/([^/]+)$/, handle: (m) => this.deleteConnection(m[1]) },
-    { method: 'GET', pattern: /^\/v1\/sessions$/, handle: (_, { url }) => this.listSessions(url) },
-    { method: 'GET', pattern: /^\/v1\/sessions\/([^/]+)$/, handle: (m) => this.getSession(m[1]) },
+    { method: 'DELETE', pattern: /^\/v1\/connections\/([^/]+)$/, handle: (m) => this.deleteConnection(m[1]), adminOnly: 'delete connections' },
+    { method: 'GET', pattern: /^\/v1\/sessions$/, handle: (_, { url, user }) => this.listSessions(url, user) },
+    { method: 'GET', pattern: /^\/v1\/sessions\/([^/]+)$/, handle: (m, { user }) => this.getSession(m[1], user) },
+    { method: 'POST', pattern: /^\/v1\/users$/, handle: (_, { body, user }) => this.createUser(body, user), adminOnly: 'manage users' },
+    { method: 'GET', pattern: /^\/v1\/users$/, handle: () => [200, { users: this.localUsers }], adminOnly: 'manage users' },
+    { method: 'DELETE', pattern: /^\/v1\/users\/([^/]+)$/, handle: (m) => this.deleteUser(m[1]), adminOnly: 'manage users' },
+    { method: 'POST', pattern: /^\/v1\/policies:apply$/, handle: (_, request) => this.applyPolicy(request), adminOnly: 'apply policies' },
+    { method: 'GET', pattern: /^\/v1\/policies$/, handle: () => [200, { policies: this.livePolicies().map(policySummary) }] },
+    { method: 'GET', pattern: /^\/v1\/policies\/([^/]+)$/, handle: (m) => this.getPolicy(m[1]) },
+    { method: 'GET', pattern: /^\/v1\/policies\/([^/]+)\/versions$/, handle: (m) => this.policyVersions(m[1]) },
+    { method: 'DELETE', pattern: /^\/v1\/policies\/([^/]+)$/, handle: (m) => this.deletePolicy(m[1]), adminOnly: 'delete policies' },
   ];
 
   get url(): string {
@@ -208,8 +272,11 @@ export class FakeControlPlane {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>) : {};
-    this.requests.push({ method: req.method ?? '', path: url.pathname + url.search, body });
+    const raw = Buffer.concat(chunks).toString();
+    const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim();
+    const text = POLICY_TEXT_TYPES.includes(mediaType) ? raw : undefined;
+    const body = text === undefined && chunks.length ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    this.requests.push({ method: req.method ?? '', path: url.pathname + url.search, body: text ?? body });
 
     // Nest matches the route first; the global bearer guard only runs for a route that exists.
     let matched: { route: Route; match: string[] } | undefined;
@@ -227,18 +294,22 @@ export class FakeControlPlane {
       res.setHeader('WWW-Authenticate', 'Bearer');
       return send(res, 401, problem('unauthenticated', authenticated.message));
     }
-    send(res, ...matched.route.handle(matched.match, { body, url, user: authenticated }));
+    // identity/admin-only.guard.ts
+    if (matched.route.adminOnly && authenticated.role !== 'admin') {
+      return send(res, 403, problem('forbidden', `only admins may ${matched.route.adminOnly}; you are signed in as ${authenticated.subject}`));
+    }
+    send(res, ...matched.route.handle(matched.match, { body, text, url, user: authenticated }));
   }
 
   /** identity/bearer-auth.guard.ts, with the same three messages. */
-  private authenticate(header: string | undefined): { subject: string; role: string } | { message: string } {
+  private authenticate(header: string | undefined): Caller | { message: string } {
     if (header === undefined) {
       return { message: 'missing credentials: send "Authorization: Bearer <token>" (run `airlock login` first)' };
     }
     const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
     if (token === undefined) return { message: 'the Authorization header must have the form "Bearer <token>"' };
-    const known = this.users.find((u) => u.token === token);
-    return known ? { subject: known.subject, role: known.role } : { message: INVALID_TOKEN_MESSAGE };
+    const known = this.tokens.get(token);
+    return known ? { subject: known.subject, role: known.role, groups: known.groups } : { message: INVALID_TOKEN_MESSAGE };
   }
 
   private createAgent(body: Record<string, unknown>): Reply {
@@ -297,14 +368,21 @@ export class FakeControlPlane {
       secret: (body.secret as string | undefined) ?? null,
       tlsMode: (body.tlsMode as string | undefined) ?? 'prefer',
       createdAt: new Date().toISOString(),
+      policies: [],
     };
     this.connections = [...this.connections, created].sort(byName);
-    return [201, created];
+    return [201, this.withPolicies(created)];
   }
 
   private getConnection(name: string): Reply {
     const connection = this.connections.find((c) => c.name === name);
-    return connection ? [200, connection] : [404, problem('not_found', `connection "${name}" does not exist`)];
+    return connection ? [200, this.withPolicies(connection)] : [404, problem('not_found', `connection "${name}" does not exist`)];
+  }
+
+  /** connections.service.ts: the live policies whose spec.connections select it (by name or glob). */
+  private withPolicies(connection: ConnectionView): ConnectionView {
+    const covering = this.livePolicies().filter((p) => p.spec.connections.some((glob) => globMatches(glob, connection.name)));
+    return { ...connection, policies: covering.map((p) => p.name) };
   }
 
   private deleteConnection(name: string): Reply {
@@ -313,8 +391,8 @@ export class FakeControlPlane {
     return this.connections.length < before ? [204] : [404, problem('not_found', `connection "${name}" does not exist`)];
   }
 
-  /** Newest first, optionally one connection's (by name); `limit` defaults to 50, at most 500. */
-  private listSessions(url: URL): Reply {
+  /** Newest first, optionally one connection's (by name); `limit` defaults to 50, at most 500; non-admins see their own. */
+  private listSessions(url: URL, user: Caller): Reply {
     const unknown = [...url.searchParams.keys()].find((key) => key !== 'limit' && key !== 'connection');
     if (unknown) return [400, problem('invalid_request', `unknown field "${unknown}"`)];
     const rawLimit = url.searchParams.get('limit');
@@ -325,20 +403,122 @@ export class FakeControlPlane {
     const connection = url.searchParams.get('connection');
     const sessions = this.sessions
       .filter((s) => connection === null || s.connection === connection)
+      .filter((s) => user.role === 'admin' || s.subject === user.subject)
       .sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt) || a.id.localeCompare(b.id))
       .slice(0, limit)
       .map(({ statements: _, ...view }) => view);
     return [200, { sessions }];
   }
 
-  private getSession(id: string): Reply {
-    const session = this.sessions.find((s) => s.id === id);
+  private getSession(id: string, user: Caller): Reply {
+    const session = this.sessions.find((s) => s.id === id && (user.role === 'admin' || s.subject === user.subject));
     return session ? [200, session] : [404, problem('not_found', `session "${id}" does not exist`)];
+  }
+
+  /** identity/users.controller.ts + dto/create-user.dto.ts (the name and group checks are the real rules, abridged). */
+  private createUser(body: Record<string, unknown>, actor: Caller): Reply {
+    const invalid = unknownFields(body, ['name', 'groups', 'role']);
+    if (invalid) return invalid;
+    const name = String(body.name ?? '');
+    if (!/^[a-z0-9][a-z0-9._@+-]{0,127}$/.test(name)) {
+      return [400, problem('invalid_request', "name must be 1-128 lowercase letters, digits, '.', '_', '@', '+' or '-', starting with a letter or digit")];
+    }
+    if (body.role !== undefined && body.role !== 'admin' && body.role !== 'user') {
+      return [400, problem('invalid_request', 'role must be one of admin, user')];
+    }
+    if (this.localUsers.some((u) => u.name === name)) return [409, problem('conflict', `user "${name}" already exists`)];
+    const groups = [...new Set((body.groups as string[] | undefined) ?? [])].sort();
+    const user: UserView = {
+      id: uuid(this.nextId++), name, subject: `user:${name}`, role: (body.role as string | undefined) ?? 'user', groups,
+      createdAt: new Date().toISOString(), createdBy: actor.subject,
+    };
+    this.localUsers = [...this.localUsers, user].sort(byName);
+    this.tokens.set(USER_TOKEN, { subject: user.subject, role: user.role, groups, user: name });
+    return [201, { user, token: USER_TOKEN, login: `airlock login --url ${this.url} --token ${USER_TOKEN}` }];
+  }
+
+  private deleteUser(name: string): Reply {
+    if (!this.localUsers.some((u) => u.name === name)) return [404, problem('not_found', `user "${name}" does not exist`)];
+    this.localUsers = this.localUsers.filter((u) => u.name !== name);
+    for (const [token, caller] of this.tokens) if (caller.user === name) this.tokens.delete(token);
+    return [204];
+  }
+
+  /** policies/policies.controller.ts apply + policies.service.ts apply. */
+  private applyPolicy({ body, text, user }: Request): Reply {
+    let document: string;
+    if (text !== undefined) {
+      if (text.trim() === '') return [400, problem('invalid_request', `the request body is empty: ${HOW_TO_SEND}`)];
+      document = text;
+    } else if (typeof body.document === 'string' && Object.keys(body).length === 1) {
+      document = body.document;
+    } else {
+      return [400, problem('invalid_request', `no policy document in the request: ${HOW_TO_SEND}`)];
+    }
+    const parsed = parsePolicyDocument(document);
+    if (!parsed.ok) {
+      const message = `policy${parsed.name ? ` "${parsed.name}"` : ''} is not valid: ${describeProblems(parsed.problems)}`;
+      return [400, { error: 'invalid_request', message, problems: parsed.problems }];
+    }
+    const { name, spec } = parsed.document;
+    const now = new Date().toISOString();
+    const current = this.policies.find((p) => p.name === name);
+    const live = current !== undefined && current.deletedAt === null;
+    if (live && JSON.stringify(current.spec) === JSON.stringify(spec)) {
+      return [200, { name, version: current.version, changed: false, outcome: 'unchanged' }];
+    }
+    const version = (current?.version ?? 0) + 1;
+    const next: StoredPolicy = {
+      name, version, document, spec,
+      createdAt: live ? current.createdAt : now, createdBy: live ? current.createdBy : user.subject,
+      updatedAt: now, updatedBy: user.subject, deletedAt: null,
+      versions: [{ version, appliedAt: now, appliedBy: user.subject, document }, ...(current?.versions ?? [])],
+    };
+    this.policies = [...this.policies.filter((p) => p.name !== name), next].sort(byName);
+    return [200, { name, version, changed: true, outcome: live ? 'configured' : 'created' }];
+  }
+
+  private livePolicies(): StoredPolicy[] {
+    return this.policies.filter((p) => p.deletedAt === null);
+  }
+
+  private getPolicy(name: string): Reply {
+    const policy = this.livePolicies().find((p) => p.name === name);
+    if (!policy) return [404, problem('not_found', `policy "${name}" does not exist`)];
+    return [200, { ...policySummary(policy), document: policy.document, spec: policy.spec }];
+  }
+
+  private policyVersions(name: string): Reply {
+    const policy = this.policies.find((p) => p.name === name);
+    if (!policy) return [404, problem('not_found', `policy "${name}" does not exist`)];
+    return [200, { name, deletedAt: policy.deletedAt, versions: policy.versions }];
+  }
+
+  private deletePolicy(name: string): Reply {
+    const policy = this.livePolicies().find((p) => p.name === name);
+    if (!policy) return [404, problem('not_found', `policy "${name}" does not exist`)];
+    policy.deletedAt = new Date().toISOString();
+    return [204];
   }
 }
 
 function statement(sequence: number, text: string, durationMs: number, rows: number | null, commandTag: string | null): StatementView {
   return { sequence, protocol: 'postgres', text, startedAt: NOW, durationMs, rows, commandTag, error: null };
+}
+
+/** policies/policy.views.ts PolicySummaryView. */
+function policySummary(p: StoredPolicy) {
+  return {
+    name: p.name, version: p.version, subjects: p.spec.subjects, connections: p.spec.connections, access: p.spec.access,
+    default: p.spec.default, reviewMode: p.spec.reviewMode, rules: p.spec.rules.length,
+    createdAt: p.createdAt, createdBy: p.createdBy, updatedAt: p.updatedAt, updatedBy: p.updatedBy,
+  };
+}
+
+/** common/globs.ts: `*` matches any run of characters. */
+function globMatches(glob: string, value: string): boolean {
+  const pattern = glob.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('.*');
+  return new RegExp(`^${pattern}$`).test(value);
 }
 
 function byName(a: { name: string }, b: { name: string }): number {

@@ -13,13 +13,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Asynchronous on purpose: the fake control plane answers from this same process. */
-export function runCli(home: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+/**
+ * Asynchronous on purpose: the fake control plane answers from this same process. `input`, when
+ * given, is written to the command's standard input (which is then closed).
+ */
+export function runCli(home: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
   const cleanEnv = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('AIRLOCK_')),
   );
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [BIN, ...args],
       { env: { ...cleanEnv, NO_COLOR: '1', COLUMNS: '100', AIRLOCK_HOME: home, ...env }, timeout: 15_000 },
@@ -28,6 +31,7 @@ export function runCli(home: string, args: string[], env: Record<string, string>
         resolve({ code, stdout, stderr });
       },
     );
+    if (input !== undefined) child.stdin?.end(input);
   });
 }
 

@@ -1,4 +1,5 @@
 import type { ConnectionType, TlsMode } from '../connections/connection.entity.js';
+import type { SessionPolicyPlain } from '../policies/policy-compiler.js';
 
 /** The target an agent must reach for a session: references only, never secret values. */
 export interface OpenSessionConnection {
@@ -22,6 +23,8 @@ export interface OpenSessionOrder {
   readonly execSql?: string;
   readonly execMaxRows?: number;
   readonly subject: string;
+  /** The rules the agent enforces for this session, compiled for its subject and connection. */
+  readonly policy: SessionPolicyPlain;
 }
 
 /** A review's state, pushed to the agent holding the statement. */

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ServerInfo } from '../common/server-info.js';
+import { AdminOnly } from '../identity/principal.js';
 import { AgentRegistry } from './agent-registry.js';
 import { AgentListView, CreatedAgentView, toAgentView } from './agent.views.js';
 import { AgentsService } from './agents.service.js';
@@ -8,6 +9,7 @@ import { CreateAgentDto } from './dto/create-agent.dto.js';
 
 @ApiTags('agents')
 @ApiBearerAuth()
+@AdminOnly('manage agents')
 @Controller('v1/agents')
 export class AgentsController {
   constructor(

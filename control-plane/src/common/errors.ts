@@ -5,6 +5,8 @@
 export abstract class DomainError extends Error {
   abstract readonly code: string;
   abstract readonly httpStatus: number;
+  /** Machine-readable specifics added to the error body next to `error` and `message` (e.g. `problems`). */
+  readonly details?: Record<string, unknown>;
 }
 
 export class InvalidRequestError extends DomainError {
@@ -17,6 +19,13 @@ export class UnauthenticatedError extends DomainError {
   override readonly name = 'UnauthenticatedError';
   readonly code = 'unauthenticated';
   readonly httpStatus = 401;
+}
+
+/** Authenticated, but this principal may not do this (e.g. a non-admin calling an admin endpoint). */
+export class ForbiddenError extends DomainError {
+  override readonly name = 'ForbiddenError';
+  readonly code = 'forbidden';
+  readonly httpStatus = 403;
 }
 
 export class NotFoundError extends DomainError {

@@ -6,6 +6,7 @@ import type { StructuredLogger } from './logger.js';
 export interface ErrorBody {
   error: string;
   message: string;
+  [detail: string]: unknown;
 }
 
 interface HttpResponse {
@@ -45,7 +46,7 @@ export class HttpErrorFilter implements ExceptionFilter {
 
   private describe(exception: unknown, request: { method: string; url: string }): [number, ErrorBody] {
     if (exception instanceof DomainError) {
-      return [exception.httpStatus, { error: exception.code, message: exception.message }];
+      return [exception.httpStatus, { error: exception.code, message: exception.message, ...exception.details }];
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

@@ -15,13 +15,19 @@ export class ConnectionView {
   @ApiProperty({ type: String, nullable: true, description: 'Secret reference, e.g. env:PG_PASSWORD' }) secret!: string | null;
   @ApiProperty({ enum: TLS_MODES }) tlsMode!: string;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
+  @ApiProperty({
+    type: [String],
+    example: ['prod-postgres'],
+    description: 'Names of the policies that cover this connection; none means only admins may use it, unrestricted',
+  })
+  policies!: string[];
 }
 
 export class ConnectionListView {
   @ApiProperty({ type: [ConnectionView] }) connections!: ConnectionView[];
 }
 
-export function toConnectionView({ connection, agentName, agentConnected }: ConnectionDetails): ConnectionView {
+export function toConnectionView({ connection, agentName, agentConnected, policies }: ConnectionDetails): ConnectionView {
   return {
     id: connection.id,
     name: connection.name,
@@ -35,5 +41,6 @@ export function toConnectionView({ connection, agentName, agentConnected }: Conn
     secret: connection.secretRef,
     tlsMode: connection.tlsMode,
     createdAt: connection.createdAt.toISOString(),
+    policies,
   };
 }

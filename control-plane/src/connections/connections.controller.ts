@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AdminOnly } from '../identity/principal.js';
 import { ConnectionListView, ConnectionView, toConnectionView } from './connection.views.js';
 import { ConnectionsService } from './connections.service.js';
 import { CreateConnectionDto } from './dto/create-connection.dto.js';
@@ -11,6 +12,7 @@ export class ConnectionsController {
   constructor(private readonly connections: ConnectionsService) {}
 
   @Post()
+  @AdminOnly('create connections')
   @ApiCreatedResponse({ type: ConnectionView })
   async create(@Body() body: CreateConnectionDto): Promise<ConnectionView> {
     return toConnectionView(await this.connections.create(body));
@@ -29,6 +31,7 @@ export class ConnectionsController {
   }
 
   @Delete(':name')
+  @AdminOnly('delete connections')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted; recorded sessions are kept' })
   async delete(@Param('name') name: string): Promise<void> {

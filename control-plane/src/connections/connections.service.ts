@@ -5,6 +5,7 @@ import { AgentsService } from '../agents/agents.service.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { ConflictError, isUniqueViolation, NotFoundError } from '../common/errors.js';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
+import { PoliciesService } from '../policies/policies.service.js';
 import type { ConnectionEntity, ConnectionType, TlsMode } from './connection.entity.js';
 import { ConnectionsRepository } from './connections.repository.js';
 
@@ -27,6 +28,8 @@ export interface ConnectionDetails {
   readonly connection: ConnectionEntity;
   readonly agentName: string;
   readonly agentConnected: boolean;
+  /** Names of the live policies that cover it. */
+  readonly policies: string[];
 }
 
 @Injectable()
@@ -35,6 +38,7 @@ export class ConnectionsService {
     private readonly connections: ConnectionsRepository,
     private readonly agents: AgentsService,
     private readonly registry: AgentRegistry,
+    private readonly policies: PoliciesService,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: StructuredLogger,
   ) {}
@@ -61,7 +65,8 @@ export class ConnectionsService {
       throw error;
     }
     this.logger.info('connection created', { connectionId: connection.id, connectionName: connection.name, agentId: agent.id });
-    return { connection, agentName: agent.name, agentConnected: this.registry.isConnected(agent.id) };
+    const policies = (await this.policies.coveringPolicies([connection])).get(connection.name) ?? [];
+    return { connection, agentName: agent.name, agentConnected: this.registry.isConnected(agent.id), policies };
   }
 
   /** The connection named `name`; throws NotFoundError with a readable message if there is none. */
@@ -87,10 +92,12 @@ export class ConnectionsService {
 
   private async withAgents(connections: ConnectionEntity[]): Promise<ConnectionDetails[]> {
     const names = await this.agents.namesById(connections.map((c) => c.agentId));
+    const policies = await this.policies.coveringPolicies(connections);
     return connections.map((connection) => ({
       connection,
       agentName: names.get(connection.agentId) ?? '',
       agentConnected: this.registry.isConnected(connection.agentId),
+      policies: policies.get(connection.name) ?? [],
     }));
   }
 }

@@ -8,9 +8,30 @@ import { ConnectionEntity } from '../connections/connection.entity.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { SessionEventEntity } from '../sessions/session-event.entity.js';
 import { InitialSchema1764057600000 } from './migrations/1764057600000-initial-schema.js';
+import { UsersPoliciesAudit1764144000000 } from './migrations/1764144000000-users-policies-audit.js';
+import { UserEntity } from '../identity/user.entity.js';
+import { PolicyEntity } from '../policies/policy.entity.js';
+import { PolicyVersionEntity } from '../policies/policy-version.entity.js';
+import { AuditEventEntity } from '../audit/audit-event.entity.js';
+import { ReviewDecisionEntity, ReviewEntity, StatementApprovalEntity } from '../reviews/review.entity.js';
+import { Reviews1764200000000 } from './migrations/1764200000000-reviews.js';
+import { StatementVerdicts1764200000001 } from './migrations/1764200000001-statement-verdicts.js';
 
-export const ENTITIES = [ApiTokenEntity, AgentEntity, ConnectionEntity, SessionEntity, SessionEventEntity];
-export const MIGRATIONS = [InitialSchema1764057600000];
+export const ENTITIES = [
+  ApiTokenEntity,
+  UserEntity,
+  AgentEntity,
+  ConnectionEntity,
+  SessionEntity,
+  SessionEventEntity,
+  PolicyEntity,
+  PolicyVersionEntity,
+  AuditEventEntity,
+  ReviewEntity,
+  ReviewDecisionEntity,
+  StatementApprovalEntity,
+];
+export const MIGRATIONS = [InitialSchema1764057600000, UsersPoliciesAudit1764144000000, Reviews1764200000000, StatementVerdicts1764200000001];
 
 /** Real Postgres when DATABASE_URL is set, otherwise embedded PGlite on disk; the schema comes only from migrations. */
 export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {

@@ -69,6 +69,7 @@ class GrpcAgentLink implements AgentLink {
           execSql: order.execSql ?? '',
           execMaxRows: order.execMaxRows ?? 0,
           subject: order.subject,
+          policy: order.policy,
           connection: {
             name: c.name,
             type: c.type === 'tcp' ? ConnectionType.TCP : ConnectionType.POSTGRES,
@@ -239,6 +240,8 @@ export class AgentControlHandler {
           errorSqlstate: s.errorSqlstate || null,
           errorMessage: s.errorMessage || null,
           protocol: PROTOCOL_NAMES[s.protocol] ?? 'simple',
+          verdict: s.verdict || null,
+          reviewId: s.reviewId ? Number(s.reviewId) : null,
         });
         statementsBySession.set(event.sessionId, list);
       } else if (event.event.case === 'ended') {
@@ -257,11 +260,11 @@ export class AgentControlHandler {
   }
 
   private async flushStatements(bySession: Map<string, Parameters<SessionsService['recordStatements']>[1]>): Promise<void> {
-    for (const [sessionId, statements] of bySession) {
-      await this.sessions.recordStatements(sessionId, statements).catch((error: Error) =>
-        this.logger.error('could not store statements', { sessionId, error: error.message }),
-      );
-    }
+    if (bySession.size === 0) return;
+    const batch = [...bySession].map(([sessionId, statements]) => ({ sessionId, statements }));
     bySession.clear();
+    await this.sessions.recordStatementBatch(batch).catch((error: Error) =>
+      this.logger.error('could not store statements', { sessions: batch.length, error: error.message }),
+    );
   }
 }

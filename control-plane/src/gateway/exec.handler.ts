@@ -36,7 +36,7 @@ export class ExecHandler {
       if (!request.sql.trim()) throw new GrpcCallError(GrpcStatus.INVALID_ARGUMENT, 'nothing to run: pass a statement with -c');
       const opened = await this.opener.open({
         connectionName: request.connection,
-        subject: principal.subject,
+        principal,
         mode: 'exec',
         clientAddress: call.peerAddress(),
         execSql: request.sql,

@@ -3,6 +3,8 @@ import { AgentsModule } from '../agents/agents.module.js';
 import { ConnectionsModule } from '../connections/connections.module.js';
 import { IdentityModule } from '../identity/identity.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
+import { PoliciesModule } from '../policies/policies.module.js';
+import { ReviewsModule } from '../reviews/reviews.module.js';
 import { AgentControlHandler } from './agent-control.handler.js';
 import { AgentSessionHandler } from './agent-session.handler.js';
 import { ClientAuthenticator } from './client-authenticator.js';
@@ -14,7 +16,7 @@ import { SessionOpener } from './session-opener.js';
 import { TunnelHandler } from './tunnel.handler.js';
 
 @Module({
-  imports: [AgentsModule, ConnectionsModule, IdentityModule, SessionsModule],
+  imports: [AgentsModule, ConnectionsModule, IdentityModule, SessionsModule, PoliciesModule, ReviewsModule],
   providers: [
     SessionBroker,
     SessionOpener,

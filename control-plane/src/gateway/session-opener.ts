@@ -9,13 +9,16 @@ import type { ConnectionEntity } from '../connections/connection.entity.js';
 import { ConnectionsService } from '../connections/connections.service.js';
 import type { SessionEntity } from '../sessions/session.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import type { Principal } from '../identity/principal.js';
+import { PoliciesService } from '../policies/policies.service.js';
+import type { SessionPolicyPlain } from '../policies/policy-compiler.js';
 import { SessionAttachError, SessionBroker } from './session-broker.js';
 
 export const ATTACH_TIMEOUT_MS = 15_000;
 
 export interface SessionRequest {
   connectionName: string;
-  subject: string;
+  principal: Principal;
   mode: 'tunnel' | 'exec';
   clientAddress: string;
   execSql?: string;
@@ -40,11 +43,13 @@ export class SessionOpener {
     private readonly registry: AgentRegistry,
     private readonly sessions: SessionsService,
     private readonly broker: SessionBroker,
+    private readonly policies: PoliciesService,
     @Inject(LOGGER) private readonly logger: StructuredLogger,
   ) {}
 
   async open(request: SessionRequest): Promise<OpenedSession> {
     const connection = await this.findConnection(request.connectionName);
+    const policy = await this.policyFor(request.principal, connection);
     const link = this.registry.get(connection.agentId);
     if (!link) {
       const agent = await this.agents.findById(connection.agentId);
@@ -56,7 +61,7 @@ export class SessionOpener {
     const session = await this.sessions.open({
       connection,
       agentId: connection.agentId,
-      subject: request.subject,
+      subject: request.principal.subject,
       mode: request.mode,
       clientAddress: request.clientAddress,
     });
@@ -72,7 +77,8 @@ export class SessionOpener {
       mode: request.mode,
       execSql: request.execSql,
       execMaxRows: request.execMaxRows,
-      subject: request.subject,
+      subject: request.principal.subject,
+      policy,
     });
     try {
       const agentCall = await attached;
@@ -84,6 +90,15 @@ export class SessionOpener {
       this.logger.warn('session open failed', { sessionId: session.id, connection: connection.name, error: failure.message });
       throw new GrpcCallError(failure.grpcCode, failure.message);
     }
+  }
+
+  /** Policies bind everyone; a connection no policy covers is for admins only (and unrestricted for them). */
+  private async policyFor(principal: Principal, connection: ConnectionEntity): Promise<SessionPolicyPlain> {
+    const policy = await this.policies.compileFor(principal, { name: connection.name });
+    if (!policy) {
+      throw new GrpcCallError(GrpcStatus.PERMISSION_DENIED, `no policy lets ${principal.subject} use connection "${connection.name}"`);
+    }
+    return policy;
   }
 
   private async findConnection(name: string): Promise<ConnectionEntity> {

@@ -28,7 +28,7 @@ export class TunnelHandler {
       if (open?.case !== 'open') throw new GrpcCallError(GrpcStatus.INVALID_ARGUMENT, 'a tunnel must start with open');
       const opened = await this.opener.open({
         connectionName: open.value.connection,
-        subject: principal.subject,
+        principal,
         mode: 'tunnel',
         clientAddress: open.value.clientAddress || call.peerAddress(),
       });

@@ -1,17 +1,23 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export type Role = 'admin';
+export const ROLES = ['admin', 'user'] as const;
+export type Role = (typeof ROLES)[number];
 
 @Entity({ name: 'api_tokens' })
 export class ApiTokenEntity {
   @PrimaryColumn({ type: 'uuid' })
   id!: string;
 
+  /** The user's name, or `bootstrap-admin` for the token the control plane bootstraps. */
   @Column({ type: 'text' })
   name!: string;
 
   @Column({ type: 'text' })
   role!: Role;
+
+  /** The local user this token belongs to; null for the bootstrap admin token. */
+  @Column({ name: 'user_id', type: 'uuid', nullable: true })
+  userId!: string | null;
 
   /** Visible part of the token, used to find the row; the rest of the token is never stored. */
   @Column({ name: 'token_prefix', type: 'text' })

@@ -6,8 +6,11 @@ export class WhoamiView {
   @ApiProperty({ example: 'bootstrap-admin' })
   subject!: string;
 
-  @ApiProperty({ example: 'admin' })
+  @ApiProperty({ enum: ['admin', 'user'] })
   role!: string;
+
+  @ApiProperty({ type: [String], example: ['engineers'] })
+  groups!: string[];
 }
 
 @ApiTags('identity')
@@ -17,6 +20,6 @@ export class IdentityController {
   @Get('whoami')
   @ApiOkResponse({ type: WhoamiView, description: 'The caller, as the bearer token identifies it' })
   whoami(@CurrentPrincipal() principal: Principal): WhoamiView {
-    return { subject: principal.subject, role: principal.role };
+    return { subject: principal.subject, role: principal.role, groups: [...principal.groups] };
   }
 }

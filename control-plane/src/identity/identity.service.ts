@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../common/errors.js';
 import type { ApiTokenEntity } from './api-token.entity.js';
 import { ApiTokensRepository } from './api-tokens.repository.js';
 import type { Principal } from './principal.js';
+import { UsersRepository } from './users.repository.js';
 
 export const BOOTSTRAP_TOKEN_NAME = 'bootstrap-admin';
 
@@ -21,6 +22,7 @@ const NO_MATCH_HASH = hashToken('airlock:no-such-token');
 export class IdentityService {
   constructor(
     private readonly tokens: ApiTokensRepository,
+    private readonly users: UsersRepository,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -44,8 +46,15 @@ export class IdentityService {
     const candidates = await this.tokens.findActiveByPrefix(tokenPrefix(token));
     const match = findMatchingToken(token, candidates);
     if (!match) return null;
+    let principal: Principal = { subject: match.name, role: match.role, groups: [], tokenId: match.id };
+    if (match.userId !== null) {
+      // Deleting a user revokes their tokens in the same transaction; this check is belt and braces.
+      const user = await this.users.findLiveById(match.userId);
+      if (!user) return null;
+      principal = { subject: `user:${user.name}`, role: user.role, groups: user.groups, tokenId: match.id };
+    }
     await this.tokens.markUsed(match.id, this.clock.now());
-    return { subject: match.name, role: match.role, tokenId: match.id };
+    return principal;
   }
 
   private async ensureAdminToken(token: string): Promise<void> {

@@ -36,4 +36,11 @@ export class SessionEventEntity {
 
   @Column({ name: 'error_message', type: 'text', nullable: true })
   errorMessage!: string | null;
+
+  /** allowed | denied | approved | rejected; null when the session ran without a policy. */
+  @Column({ type: 'text', nullable: true })
+  verdict!: string | null;
+
+  @Column({ name: 'review_id', type: 'integer', nullable: true })
+  reviewId!: number | null;
 }

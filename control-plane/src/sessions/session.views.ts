@@ -37,6 +37,9 @@ export class StatementView {
   @ApiProperty({ type: Number, nullable: true }) rows!: number | null;
   @ApiProperty({ type: String, nullable: true, example: 'SELECT 1' }) commandTag!: string | null;
   @ApiProperty({ type: StatementErrorView, nullable: true }) error!: StatementErrorView | null;
+  @ApiProperty({ type: String, nullable: true, enum: ['allowed', 'denied', 'approved', 'rejected'], description: 'How policy judged it; null without a policy' })
+  verdict!: string | null;
+  @ApiProperty({ type: Number, nullable: true }) reviewId!: number | null;
 }
 
 export class SessionDetailView extends SessionView {
@@ -76,5 +79,7 @@ export function toStatementView(e: SessionEventEntity): StatementView {
     rows: e.rows,
     commandTag: e.commandTag,
     error: failed ? { sqlstate: e.errorSqlstate, message: e.errorMessage ?? '' } : null,
+    verdict: e.verdict,
+    reviewId: e.reviewId,
   };
 }

@@ -53,8 +53,8 @@ describe('sessions over HTTP', () => {
       error: null,
     });
     expect(res.body.statements).toEqual([
-      { sequence: 1, protocol: 'postgres', text: 'select 1', startedAt: '2026-11-25T10:00:00.000Z', durationMs: 1.5, rows: 1, commandTag: 'SELECT 1', error: null },
-      { sequence: 2, protocol: 'postgres', text: 'select * from nope', startedAt: '2026-11-25T10:00:01.000Z', durationMs: 0.25, rows: null, commandTag: null, error: { sqlstate: '42P01', message: 'relation "nope" does not exist' } },
+      { sequence: 1, protocol: 'postgres', text: 'select 1', startedAt: '2026-11-25T10:00:00.000Z', durationMs: 1.5, rows: 1, commandTag: 'SELECT 1', error: null, verdict: null, reviewId: null },
+      { sequence: 2, protocol: 'postgres', text: 'select * from nope', startedAt: '2026-11-25T10:00:01.000Z', durationMs: 0.25, rows: null, commandTag: null, error: { sqlstate: '42P01', message: 'relation "nope" does not exist' }, verdict: null, reviewId: null },
     ]);
   });
 

@@ -15,6 +15,12 @@ export interface SessionEnding {
   errorMessage: string | null;
 }
 
+const INSERT_EVENTS = `
+  INSERT INTO session_events
+    (session_id, sequence, protocol, statement, started_at, duration_us, rows, command_tag, error_sqlstate, error_message, verdict, review_id)
+  SELECT * FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::bigint[],
+                       $8::text[], $9::text[], $10::text[], $11::text[], $12::integer[])`;
+
 const LIVE_STATUSES: SessionStatus[] = ['opening', 'open'];
 
 @Injectable()
@@ -33,10 +39,13 @@ export class SessionsRepository {
     return this.sessions.findOneBy({ id });
   }
 
-  /** Newest first, optionally only those of one connection. */
-  listNewestFirst(limit: number, connectionName?: string): Promise<SessionEntity[]> {
+  /** Newest first, optionally only those of one connection and/or one subject. */
+  listNewestFirst(limit: number, filter: { connectionName?: string; subject?: string } = {}): Promise<SessionEntity[]> {
     return this.sessions.find({
-      where: connectionName === undefined ? {} : { connectionName },
+      where: {
+        ...(filter.connectionName !== undefined ? { connectionName: filter.connectionName } : {}),
+        ...(filter.subject !== undefined ? { subject: filter.subject } : {}),
+      },
       order: { startedAt: 'DESC', id: 'ASC' },
       take: limit,
     });
@@ -60,8 +69,27 @@ export class SessionsRepository {
     return result.affected ?? 0;
   }
 
+  /**
+   * One fixed statement for any batch size: the query builder's per-row, per-column SQL was the
+   * control plane's largest cost on the data path, and a stable text lets Postgres reuse its plan.
+   */
   async insertEvents(events: NewSessionEvent[]): Promise<void> {
-    if (events.length > 0) await this.events.insert(events);
+    if (events.length === 0) return;
+    const column = <K extends keyof NewSessionEvent>(key: K) => events.map((e) => e[key] ?? null);
+    await this.events.manager.query(INSERT_EVENTS, [
+      column('sessionId'),
+      column('sequence'),
+      column('protocol'),
+      column('statement'),
+      column('startedAt'),
+      column('durationUs'),
+      column('rows'),
+      column('commandTag'),
+      column('errorSqlstate'),
+      column('errorMessage'),
+      column('verdict'),
+      column('reviewId'),
+    ]);
   }
 
   eventsInOrder(sessionId: string): Promise<SessionEventEntity[]> {

@@ -27,6 +27,8 @@ export interface RecordedStatement {
   errorSqlstate?: string | null;
   errorMessage?: string | null;
   protocol: string;
+  verdict?: string | null;
+  reviewId?: number | null;
 }
 
 export interface SessionEndReport {
@@ -92,9 +94,16 @@ export class SessionsService implements OnApplicationBootstrap {
   }
 
   async recordStatements(sessionId: string, statements: RecordedStatement[]): Promise<void> {
-    if (!isUuid(sessionId)) throw sessionNotFound(sessionId);
+    return this.recordStatementBatch([{ sessionId, statements }]);
+  }
+
+  /** Statements of several sessions in one insert: an agent's message becomes one round trip. */
+  async recordStatementBatch(batch: { sessionId: string; statements: RecordedStatement[] }[]): Promise<void> {
+    const unknown = batch.find((b) => !isUuid(b.sessionId));
+    if (unknown) throw sessionNotFound(unknown.sessionId);
+    const sessionId = batch.map((b) => b.sessionId).join(', ');
     try {
-      await this.sessions.insertEvents(statements.map((s) => toEvent(sessionId, s)));
+      await this.sessions.insertEvents(batch.flatMap((b) => b.statements.map((s) => toEvent(b.sessionId, s))));
     } catch (error) {
       if (isForeignKeyViolation(error)) throw sessionNotFound(sessionId);
       if (isUniqueViolation(error)) throw new ConflictError(`session ${sessionId} already has a statement with one of these sequence numbers`);
@@ -124,14 +133,16 @@ export class SessionsService implements OnApplicationBootstrap {
     return session;
   }
 
-  async getWithStatements(sessionId: string): Promise<SessionWithStatements> {
+  /** With `subject`, someone else's session is reported as not existing. */
+  async getWithStatements(sessionId: string, subject?: string): Promise<SessionWithStatements> {
     const session = await this.get(sessionId);
+    if (subject !== undefined && session.subject !== subject) throw sessionNotFound(sessionId);
     return { session, statements: await this.sessions.eventsInOrder(sessionId) };
   }
 
-  list(options: { limit?: number; connection?: string } = {}): Promise<SessionEntity[]> {
+  list(options: { limit?: number; connection?: string; subject?: string } = {}): Promise<SessionEntity[]> {
     const limit = Math.min(options.limit ?? 50, MAX_SESSION_LIST_LIMIT);
-    return this.sessions.listNewestFirst(limit, options.connection);
+    return this.sessions.listNewestFirst(limit, { connectionName: options.connection, subject: options.subject });
   }
 
   private async finish(sessionId: string, ending: SessionEnding): Promise<void> {
@@ -156,6 +167,8 @@ function toEvent(sessionId: string, s: RecordedStatement): Omit<SessionEventEnti
     commandTag: s.commandTag ?? null,
     errorSqlstate: s.errorSqlstate ?? null,
     errorMessage: s.errorMessage ?? null,
+    verdict: s.verdict ?? null,
+    reviewId: s.reviewId ?? null,
   };
 }
 

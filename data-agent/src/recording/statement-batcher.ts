@@ -3,8 +3,8 @@ import { StatementProtocol } from '@airlock/proto';
 import type { StatementRecord, StatementRecorder } from '../protocols/engine.js';
 import type { ControlLink } from '../link/control-link.js';
 
-const FLUSH_INTERVAL_MS = 50;
-const MAX_BATCH = 200;
+const FLUSH_INTERVAL_MS = 250;
+const MAX_BATCH = 1000;
 
 const PROTOCOLS: Record<StatementRecord['protocol'], StatementProtocol> = {
   simple: StatementProtocol.SIMPLE,
@@ -13,17 +13,21 @@ const PROTOCOLS: Record<StatementRecord['protocol'], StatementProtocol> = {
 };
 
 /**
- * Collects a session's statements and sends them up the control stream in small batches,
- * so a busy session costs one message per batch, not one per statement.
+ * Collects every session's statements and sends them up the control stream in batches, so busy
+ * sessions cost one message (and one insert on the control plane) per batch, not one per statement.
  */
-export class StatementBatcher implements StatementRecorder {
-  private pending: StatementRecord[] = [];
+export class StatementBatcher {
+  private pending: { sessionId: string; statement: StatementRecord }[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly sessionId: string, private readonly link: ControlLink) {}
+  constructor(private readonly link: ControlLink) {}
 
-  record(statement: StatementRecord): void {
-    this.pending.push(statement);
+  recorderFor(sessionId: string): StatementRecorder {
+    return { record: (statement) => this.record(sessionId, statement) };
+  }
+
+  record(sessionId: string, statement: StatementRecord): void {
+    this.pending.push({ sessionId, statement });
     if (this.pending.length >= MAX_BATCH) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_INTERVAL_MS);
   }
@@ -38,8 +42,8 @@ export class StatementBatcher implements StatementRecorder {
       message: {
         case: 'sessionEvents',
         value: {
-          events: batch.map((s) => ({
-            sessionId: this.sessionId,
+          events: batch.map(({ sessionId, statement: s }) => ({
+            sessionId,
             event: {
               case: 'statement' as const,
               value: {

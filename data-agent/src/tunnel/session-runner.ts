@@ -15,7 +15,7 @@ import type { ControlLink } from '../link/control-link.js';
 import type { Logger } from '../logger.js';
 import { EngineError } from '../protocols/engine.js';
 import type { ConnectionTarget, ExecOutcome, ProtocolEngine, SessionContext, SessionSummary, StatementGate } from '../protocols/engine.js';
-import { StatementBatcher } from '../recording/statement-batcher.js';
+import type { StatementBatcher } from '../recording/statement-batcher.js';
 import type { DecisionBroker } from '../reviews/decision-broker.js';
 import { toWireOutcome } from './exec-outcome.js';
 
@@ -41,6 +41,7 @@ export interface SessionRunnerDeps {
   engineFor: (type: ConnectionTarget['type']) => ProtocolEngine;
   resolveSecret: (ref: string) => string;
   decisions: DecisionBroker;
+  statements: StatementBatcher;
   /** Builds the statement gate for a session's policy; undefined means no gate (unrestricted). */
   gateFor: (sessionId: string, policy: OpenSession['policy']) => StatementGate | undefined;
 }
@@ -88,7 +89,7 @@ export class SessionRunner {
   private async run(order: OpenSession, signal: AbortSignal): Promise<void> {
     const target = targetFromSpec(order);
     const logger = this.deps.logger.child({ session: order.sessionId, connection: target.name });
-    const recorder = new StatementBatcher(order.sessionId, this.deps.link);
+    const recorder = this.deps.statements.recorderFor(order.sessionId);
     const ctx: SessionContext = {
       sessionId: order.sessionId,
       target,
@@ -103,11 +104,11 @@ export class SessionRunner {
     const engine = this.deps.engineFor(target.type);
     if (order.mode === SessionMode.EXEC) {
       await this.runExec(order, engine, ctx, call);
-      recorder.flush();
+      this.deps.statements.flush();
       return;
     }
     const summary = await this.runTunnel(engine, ctx, call);
-    recorder.flush();
+    this.deps.statements.flush();
     this.deps.link.send({
       message: {
         case: 'sessionEvents',

@@ -1,8 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** Reviews of held statements, the decisions on them, and "approve for a while" windows. */
-export class Reviews1764100000000 implements MigrationInterface {
-  name = 'Reviews1764100000000';
+export class Reviews1764200000000 implements MigrationInterface {
+  name = 'Reviews1764200000000';
 
   async up(db: QueryRunner): Promise<void> {
     await db.query(`
