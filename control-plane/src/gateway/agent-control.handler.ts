@@ -133,7 +133,10 @@ export class AgentControlHandler {
     try {
       for await (const payload of call.reader.messages()) {
         watchdog.heard();
-        await this.apply(agent, link, fromBinary(ControlRequestSchema, payload));
+        // One message that cannot be applied must not cost the agent its link.
+        await this.apply(agent, link, fromBinary(ControlRequestSchema, payload)).catch((error: Error) =>
+          this.logger.error('could not apply an agent message', { agentId: agent.id, error: error.message }),
+        );
       }
     } catch (error) {
       this.logger.warn('agent control stream failed', { agentId: agent.id, error: (error as Error).message });

@@ -125,7 +125,7 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
   /** The agent withdrew the request (client gone, session killed) or the requester pressed Ctrl-C. */
   async cancelRequest(requestId: string, actor: string, reason: string): Promise<void> {
     const review = await this.reviews.findByRequestId(requestId);
-    if (review) await this.move(review, 'cancelled', reason, actor);
+    if (review?.state === 'pending') await this.move(review, 'cancelled', reason, actor);
   }
 
   async get(id: number): Promise<ReviewWithDecisions> {
@@ -150,7 +150,7 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
    */
   async cancelOrphans(agentId: string, held: readonly string[], actor: string): Promise<void> {
     for (const review of await this.reviews.pendingOfAgent(agentId)) {
-      if (!held.includes(review.requestId)) await this.move(review, 'cancelled', 'the agent holding the statement restarted', actor);
+      if (!held.includes(review.requestId)) await this.move(review, 'cancelled', 'the statement is no longer held: its session ended', actor);
     }
   }
 

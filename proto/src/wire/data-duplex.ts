@@ -35,6 +35,8 @@ export class DataFrameDuplex extends Duplex {
     if (options.pending?.length) this.decoder.append(options.pending);
     source.on('data', (chunk: Buffer) => this.onSourceData(chunk));
     source.once('end', () => this.onSourceEnd());
+    // A call torn down with its connection (the relay restarted) closes without 'end' or 'error'.
+    source.once('close', () => this.onSourceEnd());
     source.once('error', (err) => this.destroy(err));
     sink.once('error', (err) => this.destroy(err));
     queueMicrotask(() => this.drainDecoder());

@@ -24,6 +24,9 @@ export interface RelayOptions {
   gate?: StatementGate;
 }
 
+/** Client bytes queued behind a statement that is being judged or held, before the client is paused. */
+const MAX_QUEUED_WHILE_JUDGING = 1024 * 1024;
+
 export type RelayError = NonNullable<SessionSummary['error']>;
 
 export class Relay {
@@ -51,6 +54,7 @@ export class Relay {
     private readonly options: RelayOptions,
   ) {
     this.scanner = new BackendScanner({ maxMessageBytes: options.maxServerMessageBytes });
+    if (options.gate) tracker.defaultVerdict = 'allowed';
   }
 
   /** Relays until both sides are closed. `leftover` is server bytes read during login. */
@@ -89,6 +93,9 @@ export class Relay {
   private acceptFrames(frames: FrontendFrame[]): void {
     if (!this.gated) return this.forward(frames);
     this.gateQueue.push(...frames);
+    // Keep reading while a statement is judged or held, so a client that leaves is noticed at once;
+    // stop only when it piles up more than a bounded amount behind the held statement.
+    if (this.gateQueue.reduce((n, f) => n + f.raw.length, 0) > MAX_QUEUED_WHILE_JUDGING) this.client.pause();
     void this.pumpGate();
   }
 
@@ -106,7 +113,6 @@ export class Relay {
   private async pumpGate(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
-    this.client.pause();
     try {
       while (this.gateQueue.length > 0 && !this.stopped) await this.gated!.process(this.gateQueue.splice(0));
     } catch (err) {

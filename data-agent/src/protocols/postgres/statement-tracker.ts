@@ -38,6 +38,8 @@ export class StatementTracker {
   private skippingUntilSync = false;
   private sequence = 0;
   private nextApproval: number | undefined;
+  /** Set when the session runs under a policy: statements that simply ran were allowed by it. */
+  defaultVerdict: StatementRecord['verdict'];
 
   constructor(
     private readonly recorder: StatementRecorder,
@@ -162,7 +164,7 @@ export class StatementTracker {
   }
 
   private emit(p: PendingStatement, extra: Pick<StatementRecord, 'verdict' | 'reviewId'> = {}): void {
-    const review = p.reviewId ? { verdict: 'approved' as const, reviewId: p.reviewId } : {};
+    const review = p.reviewId ? { verdict: 'approved' as const, reviewId: p.reviewId } : this.defaultVerdict ? { verdict: this.defaultVerdict } : {};
     this.recorder.record({
       ...review,
       ...extra,

@@ -1,0 +1,201 @@
+/**
+ * Human-in-the-loop on the data path, as users live it: alice's statements through `airlock connect`,
+ * bob and carol deciding with `airlock reviews`, against a password-protected Postgres whose password
+ * only the agent knows. Policy comes from `airlock apply -f`.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCluster, TEST_ROLES } from '../data-agent/src/protocols/postgres/test-support/pg-cluster.js';
+import type { TestCluster } from '../data-agent/src/protocols/postgres/test-support/pg-cluster.js';
+import { runCli, spawnCli, freePort } from './support/index.js';
+import { addPostgresConnection, startStack } from './harness/stack.js';
+import type { Stack } from './harness/stack.js';
+
+const POLICY = `apiVersion: airlock/v1
+kind: Policy
+metadata:
+  name: prod-postgres
+spec:
+  subjects: ["group:engineers"]
+  connections: ["prod-*"]
+  access: allow
+  rules:
+    - match: { statements: [drop, truncate] }
+      action: deny
+    - match: { statements: [delete, update], tables: ["public.*"] }
+      action: review
+    - match: { statements: [select, insert] }
+      action: allow
+  default: review
+  review:
+    reviewers: ["group:dba"]
+    approvals: 2
+    rejectOnAny: true
+    timeout: 15m
+    approveFor: 1h
+`;
+
+let stack: Stack;
+let target: TestCluster;
+const homes: Record<string, string> = {};
+let alicePort: number;
+
+async function userHome(name: string, groups: string[]): Promise<string> {
+  const created = await stack.cliJson<{ token: string }>(['users', 'create', name, ...groups.flatMap((g) => ['--group', g])]);
+  const home = mkdtempSync(join(tmpdir(), `airlock-${name}-`));
+  const login = await runCli(['login', '--url', stack.url, '--token', created.token], { home });
+  expect(login.code, login.stderr).toBe(0);
+  return home;
+}
+
+const as = (user: string, args: string[]) => runCli(args, { home: homes[user] });
+
+async function aliceClient(): Promise<{ c: pg.Client; notices: string[] }> {
+  const c = new pg.Client({ host: '127.0.0.1', port: alicePort, user: 'alice', database: 'prod' });
+  const notices: string[] = [];
+  c.on('notice', (n) => notices.push(n.message ?? ''));
+  await c.connect();
+  return { c, notices };
+}
+
+async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function pendingReviewId(): Promise<number> {
+  return until('a pending review', async () => {
+    const r = await as('bob', ['reviews', 'list', '--pending', '--json']);
+    const list = JSON.parse(r.stdout) as { id: number }[];
+    return list[0]?.id;
+  });
+}
+
+beforeAll(async () => {
+  target = await startTestCluster();
+  await target.admin('CREATE TABLE accounts (id int primary key, owner text)');
+  await target.admin("INSERT INTO accounts SELECT g, 'owner ' || g FROM generate_series(1, 10) g");
+  await target.admin(`GRANT ALL ON accounts TO ${TEST_ROLES.scram.user}`);
+  stack = await startStack();
+  await addPostgresConnection(stack, { agent: 'vpc', connection: 'prod-db', target, role: TEST_ROLES.scram });
+  const policyFile = join(mkdtempSync(join(tmpdir(), 'airlock-policy-')), 'policy.yaml');
+  writeFileSync(policyFile, POLICY);
+  const applied = await stack.cli(['apply', '-f', policyFile]);
+  expect(applied.code, applied.stderr).toBe(0);
+  homes.alice = await userHome('alice', ['engineers']);
+  homes.bob = await userHome('bob', ['dba']);
+  homes.carol = await userHome('carol', ['dba']);
+  alicePort = await freePort();
+  await spawnCli(['connect', 'prod-db', '--port', String(alicePort)], { home: homes.alice, readyPattern: /Listening on/, name: 'connect-alice' });
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await target?.stop();
+});
+
+describe('policies on the data path', () => {
+  it('allows reads, denies a drop with 42501, and hides nothing the client did not ask for', async () => {
+    const { c } = await aliceClient();
+    expect((await c.query('select count(*)::int as n from accounts')).rows).toEqual([{ n: 10 }]);
+    const denied = (await c.query('drop table accounts').catch((e: pg.DatabaseError) => e)) as pg.DatabaseError;
+    expect(denied.code).toBe('42501');
+    expect(denied.message).toMatch(/^airlock: /);
+    const smuggled = (await c.query('select 1; /* */ DROP TABLE "accounts"').catch((e: pg.DatabaseError) => e)) as pg.DatabaseError;
+    expect(smuggled.code).toBe('42501');
+    expect((await target.admin('select count(*)::int as n from accounts')).rows[0].n).toBe(10);
+    await c.end();
+  });
+
+  it('binds admins too: the bootstrap admin is not in the policy, so the connection is refused', async () => {
+    const r = await stack.cli(['exec', 'prod-db', '-c', 'select 1']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim()).toBe('airlock: no policy lets bootstrap-admin use connection "prod-db"');
+  });
+});
+
+describe('a held statement', () => {
+  it('waits for two distinct reviewers, refuses self-approval, then runs and returns its result', async () => {
+    const { c, notices } = await aliceClient();
+    const running = c.query('delete from accounts where id = 1');
+    const id = await pendingReviewId();
+    await until('the held notice', async () => (notices.length > 0 ? true : undefined));
+    expect(notices[0]).toBe(`airlock: statement held for review ${id} (0 of 2 approvals) — airlock reviews approve ${id}`);
+
+    const self = await as('alice', ['reviews', 'approve', String(id)]);
+    expect(self.code).toBe(3);
+    expect(self.stderr).toContain('you sent the statement');
+
+    const first = await as('bob', ['reviews', 'approve', String(id), '--comment', 'looks right']);
+    expect(first.stdout.trim()).toBe(`review ${id}: pending (1 of 2 approvals)`);
+    const again = await as('bob', ['reviews', 'approve', String(id)]);
+    expect(again.stderr).toContain(`you already decided review ${id}`);
+    await until('the second notice', async () => (notices.length > 1 ? true : undefined));
+    expect(notices[1]).toContain('(1 of 2 approvals)');
+
+    const second = await as('carol', ['reviews', 'approve', String(id)]);
+    expect(second.stdout.trim()).toBe(`review ${id}: approved (2 of 2 approvals)`);
+    expect((await running).rowCount).toBe(1);
+    expect((await target.admin('select count(*)::int as n from accounts where id = 1')).rows[0].n).toBe(0);
+    await c.end();
+  });
+
+  it('refuses a rejected statement with the reviewer reason', async () => {
+    const { c } = await aliceClient();
+    const running = c.query('delete from accounts where id = 2').catch((e: pg.DatabaseError) => e);
+    const id = await pendingReviewId();
+    const rejected = await as('carol', ['reviews', 'reject', String(id), '--reason', 'not during business hours']);
+    expect(rejected.code, rejected.stderr).toBe(0);
+    const error = (await running) as pg.DatabaseError;
+    expect(error.code).toBe('42501');
+    expect(error.message).toBe(`airlock: review ${id} rejected by user:carol: not during business hours`);
+    expect((await target.admin('select count(*)::int as n from accounts where id = 2')).rows[0].n).toBe(1);
+    const show = await as('bob', ['reviews', 'show', String(id), '--json']);
+    expect(JSON.parse(show.stdout)).toMatchObject({ state: 'rejected', requester: 'user:alice', connection: 'prod-db', statement: 'delete from accounts where id = 2' });
+    await c.end();
+  });
+
+  it('on a control-plane restart while held: the client gets a clear error, the review is cancelled, nothing runs', async () => {
+    // The tunnel runs through the control plane, so a restart ends the client's connection; the held
+    // statement is withdrawn rather than left to run later without anyone waiting for it.
+    const { c } = await aliceClient();
+    c.on('error', () => undefined);
+    const running = c.query('update accounts set owner = $1 where id = 3', ['restarted']).catch((e: Error) => e);
+    const id = await pendingReviewId();
+    await stack.restartControlPlane();
+    expect(((await running) as Error).message).toMatch(/Connection terminated|ECONNRESET|server closed/i);
+    const review = await until('the review to be cancelled', async () => {
+      const r = await as('bob', ['reviews', 'show', String(id), '--json']);
+      const body = r.code === 0 ? (JSON.parse(r.stdout) as { state: string; stateReason: string }) : undefined;
+      return body?.state === 'cancelled' ? body : undefined;
+    }, 30_000);
+    expect(review.stateReason).toMatch(/session ended|went away/);
+    const late = await as('bob', ['reviews', 'approve', String(id)]);
+    expect(late.stderr).toContain(`review ${id} is already cancelled`);
+    expect((await target.admin('select owner from accounts where id = 3')).rows[0].owner).toBe('owner 3');
+    // Alice reconnects through the same local port and carries on.
+    const again = await until('alice to get through again', async () => aliceClient().catch(() => undefined), 30_000);
+    expect((await again.c.query('select count(*)::int as n from accounts')).rows[0].n).toBe(9);
+    await again.c.end();
+  }, 120_000);
+
+  it('records every verdict in the session', async () => {
+    const sessions = await stack.cliJson<{ id: string; subject: string }[]>(['sessions', 'list', '--connection', 'prod-db']);
+    const verdicts = new Set<string>();
+    for (const s of sessions.filter((x) => x.subject === 'user:alice')) {
+      const detail = (await fetch(`${stack.url}/v1/sessions/${s.id}`, { headers: { authorization: `Bearer ${stack.token}` } }).then((r) => r.json())) as {
+        statements: { verdict: string | null }[];
+      };
+      for (const st of detail.statements) if (st.verdict) verdicts.add(st.verdict);
+    }
+    expect([...verdicts].sort()).toEqual(['allowed', 'approved', 'denied', 'rejected']);
+  });
+});
