@@ -25,6 +25,7 @@ export class ReviewsController {
     if (state !== undefined && !(REVIEW_STATES as readonly string[]).includes(state)) {
       throw new InvalidRequestError(`state must be one of ${REVIEW_STATES.join(', ')}`);
     }
+    if (limit !== undefined && !/^[1-9]\d{0,3}$/.test(limit)) throw new InvalidRequestError('limit must be a whole number from 1 to 500');
     const reviews = await this.reviews.list(state as ReviewState | undefined, limit ? Number(limit) : undefined);
     return { reviews: reviews.map((r) => toReviewView(r)) };
   }

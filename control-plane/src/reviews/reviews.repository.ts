@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, LessThan, MoreThan, type Repository } from 'typeorm';
 import { ReviewDecisionEntity, ReviewEntity, StatementApprovalEntity } from './review.entity.js';
 import type { ReviewState } from './review-state.js';
+import { isUniqueViolation } from '../common/errors.js';
 
 @Injectable()
 export class ReviewsRepository {
@@ -39,16 +40,24 @@ export class ReviewsRepository {
     return this.reviews.find({ where: { state: 'pending', expiresAt: LessThan(now) } });
   }
 
+  /** Reviews the agent holds a statement for; fail-fast reviews hold nothing and are not included. */
   pendingOfAgent(agentId: string): Promise<ReviewEntity[]> {
-    return this.reviews.find({ where: { state: 'pending', agentId } });
+    return this.reviews.find({ where: { state: 'pending', agentId, failFast: false } });
   }
 
   decisionsOf(reviewId: number): Promise<ReviewDecisionEntity[]> {
     return this.decisions.find({ where: { reviewId }, order: { id: 'ASC' } });
   }
 
-  async addDecision(decision: Omit<ReviewDecisionEntity, 'id'>): Promise<void> {
-    await this.decisions.insert(decision);
+  /** False when this reviewer already decided (two clicks racing): the unique key keeps one. */
+  async addDecision(decision: Omit<ReviewDecisionEntity, 'id'>): Promise<boolean> {
+    try {
+      await this.decisions.insert(decision);
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
   }
 
   /** Fail-fast: the approved, not yet released review of the identical statement by the same person. */

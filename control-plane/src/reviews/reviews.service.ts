@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock.js';
+import { policySubjectsOf } from '../identity/principal.js';
 import { ConflictError, NotFoundError } from '../common/errors.js';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
@@ -72,7 +73,10 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
     const settings = await this.settings.reviewSettings(held.policyName, held.policyVersion);
     if (!settings) throw new ReviewRequestError(`policy "${held.policyName}" version ${held.policyVersion} has no review settings`);
     const covering = await this.reviews.activeApprovalFor(held.requester, held.connectionName, held.fingerprint, now);
-    if (covering) return this.notifyAll(held.agentId, { ...baseNotice(held.requestId, covering.reviewId, 'approved'), reason: `approved until ${covering.until.toISOString()} by review ${covering.reviewId}` });
+    if (covering) {
+      await this.audit.record(held.requester, 'review.reused', covering.reviewId, { requestId: held.requestId, until: covering.until.toISOString() });
+      return this.notifyAll(held.agentId, { ...baseNotice(held.requestId, covering.reviewId, 'approved'), reason: `approved until ${covering.until.toISOString()} by review ${covering.reviewId}` });
+    }
     if (settings.failFast) {
       const released = await this.reviews.consumeApprovedFailFast(held.requester, held.connectionName, held.fingerprint, now);
       if (released) {
@@ -110,14 +114,18 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
           : `the policy "${review.policyName}" allows approving for at most ${review.approveForMaxSeconds}s`,
       );
     }
-    await this.reviews.addDecision({ reviewId: id, reviewer: reviewer.subject, decision: 'approve', comment: options.comment ?? null, approveForSeconds: options.forSeconds ?? null, at: this.clock.now() });
+    if (!(await this.reviews.addDecision({ reviewId: id, reviewer: reviewer.subject, decision: 'approve', comment: options.comment ?? null, approveForSeconds: options.forSeconds ?? null, at: this.clock.now() }))) {
+      throw new ConflictError(`you already decided review ${id}`);
+    }
     await this.audit.record(reviewer.subject, 'review.approval', id, { comment: options.comment ?? null, forSeconds: options.forSeconds ?? null });
     return this.settle(review);
   }
 
   async reject(id: number, reviewer: Reviewer, reason: string): Promise<ReviewEntity> {
     const review = await this.mustDecide(id, reviewer);
-    await this.reviews.addDecision({ reviewId: id, reviewer: reviewer.subject, decision: 'reject', comment: reason, approveForSeconds: null, at: this.clock.now() });
+    if (!(await this.reviews.addDecision({ reviewId: id, reviewer: reviewer.subject, decision: 'reject', comment: reason, approveForSeconds: null, at: this.clock.now() }))) {
+      throw new ConflictError(`you already decided review ${id}`);
+    }
     await this.audit.record(reviewer.subject, 'review.rejection', id, { reason });
     return this.settle(review);
   }
@@ -158,7 +166,8 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
     const review = await this.reviews.findById(id);
     if (!review) throw new NotFoundError(`review ${id} does not exist`);
     if (review.state !== 'pending') throw new ConflictError(`review ${id} is already ${review.state}`);
-    if (review.requester === reviewer.subject) throw new ReviewForbiddenError(`you cannot decide review ${id}: you sent the statement`);
+    if (review.expiresAt.getTime() <= this.clock.now().getTime()) throw new ConflictError(`review ${id} is already expired`);
+    if (policySubjectsOf({ subject: review.requester, groups: [] })[0] === policySubjectsOf(reviewer)[0]) throw new ReviewForbiddenError(`you cannot decide review ${id}: you sent the statement`);
     if (!mayReview(review.reviewers, reviewer)) {
       throw new ReviewForbiddenError(`you cannot decide review ${id}: it is for ${review.reviewers.join(', ')}`);
     }
@@ -176,8 +185,10 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
       return review;
     }
     const reason = outcome === 'rejected' ? decisions.filter((d) => d.decision === 'reject').map((d) => d.comment).filter(Boolean).join('; ') : '';
-    if (outcome === 'approved') await this.rememberApproveFor(review, decisions);
-    return (await this.move(review, outcome, reason, decisions.at(-1)!.reviewer)) ?? review;
+    const moved = await this.move(review, outcome, reason, decisions.at(-1)!.reviewer);
+    // Only the approval that actually decided the review may open an approve-for window.
+    if (moved && outcome === 'approved') await this.rememberApproveFor(review, decisions);
+    return moved ?? review;
   }
 
   /** The shortest "approve for" among the approvers applies: nobody approved for longer. */
@@ -228,6 +239,8 @@ function baseNotice(requestId: string, reviewId: number, state: DecisionNotice['
   return { requestId, reviewId, state, approvals: 0, approvalsRequired: 0, reason: '', decidedBy: [], failFast: false };
 }
 
+/** A reviewer matches by the same subjects policies use (user:NAME, group:NAME, ...). */
 export function mayReview(reviewers: readonly string[], reviewer: Reviewer): boolean {
-  return reviewers.some((r) => r === reviewer.subject || (r.startsWith('group:') && reviewer.groups.includes(r.slice(6))));
+  const subjects = policySubjectsOf(reviewer);
+  return reviewers.some((r) => subjects.includes(r));
 }
