@@ -35,8 +35,23 @@ describe('airlock dev', () => {
 
     const connectPort = await freePort();
     const connect = await spawnCli(['connect', 'demo', '--port', String(connectPort)], { home, readyPattern: /psql "host=127\.0\.0\.1 port=\d+/ });
-    const psql = await runPsql({ port: connectPort, database: 'postgres', command: "insert into customers (name, email, country, plan) values ('Dev Test', 'dev@example.com', 'FR', 'free') returning name" });
+    // The demo policy holds writes for a reviewer: the banner's second profile (bob, group dba) approves.
+    const insert = runPsql({ port: connectPort, database: 'postgres', command: "insert into customers (name, email, country, plan) values ('Dev Test', 'dev@example.com', 'FR', 'free') returning name" });
+    const bob = join(work, 'state', 'bob');
+    expect(dev.stdout).toContain(`AIRLOCK_HOME=${bob} npx airlock reviews approve <ID>`);
+    let reviewId: number | undefined;
+    for (let i = 0; i < 100 && reviewId === undefined; i++) {
+      const pending = await runCli(['reviews', 'list', '--pending', '--json'], { env: { AIRLOCK_HOME: bob } });
+      reviewId = (JSON.parse(pending.stdout || '[]') as { id: number }[])[0]?.id;
+      if (reviewId === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    const approved = await runCli(['reviews', 'approve', String(reviewId)], { env: { AIRLOCK_HOME: bob } });
+    expect(approved.stdout.trim()).toBe(`review ${reviewId}: approved (1 of 1 approvals)`);
+    const psql = await insert;
     expect(psql.stdout.trim().split('\n')[0]).toBe('Dev Test');
+    const drop = await runPsql({ port: connectPort, database: 'postgres', command: 'drop table orders' });
+    expect(drop.code).not.toBe(0);
+    expect(drop.stderr).toContain('ERROR:  airlock:');
     await connect.stop('SIGINT');
 
     const stopped = await dev.stop('SIGINT', 30_000);

@@ -11,6 +11,7 @@ import type { Child } from '../dev/child-process.js';
 import { startDemoTarget } from '../dev/demo-target.js';
 import type { DemoTarget } from '../dev/demo-target.js';
 import { loadOrCreateDevToken } from '../dev/dev-token.js';
+import { DEMO_REVIEWER, ensureDemoPolicy, reviewerHome } from '../dev/demo-policy.js';
 
 interface DevOptions {
   port: number;
@@ -66,6 +67,7 @@ async function runDev(options: DevOptions): Promise<void> {
     const agent = await startDevAgent(api, url, join(dataDir, 'agent'));
     children.push(agent);
     await ensureDemoConnection(api, demo);
+    await ensureDemoPolicy(api, url, dataDir);
     await waitAgentConnected(api, agent);
     process.stdout.write(banner(url, options, demo));
     const firstExit = await Promise.race([waitForSignal(), ...children.map((c) => c.exited.then(() => c))]);
@@ -149,6 +151,11 @@ Try it from another terminal in this checkout:
   npx airlock connect ${DEMO_CONNECTION}
   psql "host=127.0.0.1 port=5433 dbname=postgres sslmode=disable" -c "select name, email from customers"
   npx airlock exec ${DEMO_CONNECTION} -c "select country, count(*) from customers group by 1"
+
+Writes wait for a reviewer (policy "demo"). Hold one, then approve it as ${DEMO_REVIEWER} (group dba):
+  psql "host=127.0.0.1 port=5433 dbname=postgres sslmode=disable" -c "delete from orders where status = 'refunded'"
+  AIRLOCK_HOME=${reviewerHome(resolve(options.dataDir))} npx airlock reviews list --pending
+  AIRLOCK_HOME=${reviewerHome(resolve(options.dataDir))} npx airlock reviews approve <ID>
   npx airlock sessions list
 
 Press Ctrl-C to stop.
