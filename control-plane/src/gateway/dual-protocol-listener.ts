@@ -2,10 +2,11 @@ import http2 from 'node:http2';
 import type { Http2Server, ServerHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import type { Server as HttpServer } from 'node:http';
 import net from 'node:net';
+import { DEFAULT_WINDOW_BYTES } from '@airlock/proto';
 
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 /** The control plane's HTTP/2 receive windows: session results flow into us, so keep them wide. */
-export const SERVER_WINDOW_BYTES = 8 * 1024 * 1024;
+export const SERVER_WINDOW_BYTES = DEFAULT_WINDOW_BYTES;
 
 export interface DualProtocolListener {
   readonly port: number;

@@ -12,8 +12,18 @@ import { FRAME_HEADER_BYTES } from './grpc-frame.js';
 const DATA_FIELD_TAG = 0x0a; // field 1, wire type 2 (length-delimited)
 const CLOSE_FIELD_TAG = 0x1a; // field 3, wire type 2
 
-/** The largest data payload put in one frame; socket reads rarely exceed 64 KiB anyway. */
-export const MAX_DATA_FRAME_BYTES = 64 * 1024;
+/**
+ * The largest data payload put in one frame; socket reads rarely exceed 64 KiB anyway.
+ * AIRLOCK_DATA_FRAME_BYTES overrides it for benchmarks (16 KiB to 1 MiB).
+ */
+export const MAX_DATA_FRAME_BYTES = tunable('AIRLOCK_DATA_FRAME_BYTES', 64 * 1024, 16 * 1024, 1024 * 1024);
+
+/** A size from the environment within [min, max], else the default: tuning knobs must not become foot-guns. */
+export function tunable(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined ? NaN : Number(raw);
+  return Number.isInteger(value) && value >= min && value <= max ? value : fallback;
+}
 
 function varintLength(value: number): number {
   let bytes = 1;

@@ -1,6 +1,7 @@
 import http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, SecureClientSessionOptions } from 'node:http2';
 import { frameMessage } from './grpc-frame.js';
+import { tunable } from './data-frame.js';
 import { decodeGrpcMessage, GrpcCallError, GrpcStatus } from './grpc-status.js';
 import { GrpcMessageReader } from './message-reader.js';
 
@@ -14,7 +15,8 @@ export interface GrpcChannelOptions {
   windowBytes?: number;
 }
 
-export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
+/** Per-stream HTTP/2 receive window; AIRLOCK_H2_WINDOW_BYTES overrides it for benchmarks. */
+export const DEFAULT_WINDOW_BYTES = tunable('AIRLOCK_H2_WINDOW_BYTES', 8 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024);
 
 /** A gRPC call as the client sees it: write messages, read messages, then a status. */
 export class GrpcClientCall {
