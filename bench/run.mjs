@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// airlock data-path benchmark: direct Postgres vs. airlock (CLI → control plane → agent) vs. pgbouncer,
-// interleaved in one run on this machine. See bench/README.md. Plain Node ESM, no dependencies of its own.
+// airlock data-path benchmark: direct Postgres vs. airlock (CLI → control plane → agent), with and
+// without a policy, vs. pgbouncer, interleaved in one run on this machine; plus review release latency
+// and policy evaluation cost. See bench/README.md. Plain Node ESM, no dependencies of its own.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -8,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash, randomBytes } from 'node:crypto';
+import pg from 'pg'; // the workspace root's devDependency (node-postgres): the release-latency client
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -15,21 +17,24 @@ const ROOT = path.resolve(HERE, '..');
 // ---------------------------------------------------------------------------------------------
 // options
 const USAGE = `usage: node bench/run.mjs [--quick] [--seconds N] [--rounds N] [--bulk-mib N]
-                         [--slow-reader-sleep N | --no-slow-reader] [--paths LIST] [--profile DIR] [--keep-logs]
+                         [--slow-reader-sleep N | --no-slow-reader] [--releases N | --no-releases]
+                         [--paths LIST] [--profile DIR] [--keep-logs]
   --quick              smoke run (< 1 min): 2 s pgbench runs, 1 round, 64 MiB bulk table
   --seconds N          duration of each pgbench run (default 10)
   --rounds N           interleaved rounds; the median is reported (default 3)
   --bulk-mib N         size of the bulk table's COPY output in MiB (default 384)
   --slow-reader-sleep N  seconds the slow reader waits before reading the bulk COPY (default 10; 3 with --quick)
   --no-slow-reader     skip the slow-reader memory experiment
-  --paths LIST         comma-separated subset of direct,airlock,pgbouncer (default: all available)
+  --releases N         held statements approved one at a time for the release latency (default 30; 10 with --quick)
+  --no-releases        skip the release-latency experiment
+  --paths LIST         comma-separated subset of direct,airlock,airlock+policy,pgbouncer (default: all available)
   --profile DIR        run the three airlock processes with node --cpu-prof, profiles written to DIR
                        (summarise with: node bench/profile-summary.mjs DIR)
   --keep-logs          keep the temp dir with process logs (always kept on failure)
 env: BENCH_PGHOST/BENCH_PGPORT (default 127.0.0.1:5432, trust auth as user postgres)`;
 
 function parseArgs(argv) {
-  const o = { paths: undefined, profileDir: undefined, quick: false, seconds: undefined, rounds: undefined, bulkMib: undefined, slowReader: true, slowSleep: undefined, keepLogs: false };
+  const o = { paths: undefined, profileDir: undefined, quick: false, seconds: undefined, rounds: undefined, bulkMib: undefined, slowReader: true, slowSleep: undefined, releases: undefined, keepLogs: false };
   const num = (i, name) => {
     const v = Number(argv[i]);
     if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} needs a positive number, got ${argv[i]}`);
@@ -43,11 +48,13 @@ function parseArgs(argv) {
     else if (a === '--bulk-mib') o.bulkMib = Math.round(num(++i, a));
     else if (a === '--slow-reader-sleep') o.slowSleep = num(++i, a);
     else if (a === '--no-slow-reader') o.slowReader = false;
+    else if (a === '--releases') o.releases = Math.round(num(++i, a));
+    else if (a === '--no-releases') o.releases = 0;
     else if (a === '--keep-logs') o.keepLogs = true;
     else if (a === '--paths') {
       o.paths = String(argv[++i] ?? '').split(',').filter(Boolean);
-      const bad = o.paths.filter((p) => !['direct', 'airlock', 'pgbouncer'].includes(p));
-      if (bad.length || !o.paths.length) throw new Error(`--paths takes a list of direct,airlock,pgbouncer; got ${argv[i]}`);
+      const bad = o.paths.filter((p) => !PATHS_ALL.includes(p));
+      if (bad.length || !o.paths.length) throw new Error(`--paths takes a list of ${PATHS_ALL.join(',')}; got ${argv[i]}`);
     } else if (a === '--profile') {
       if (!argv[i + 1]) throw new Error('--profile needs a directory');
       o.profileDir = path.resolve(argv[++i]);
@@ -59,9 +66,11 @@ function parseArgs(argv) {
   o.rounds ??= o.quick ? 1 : 3;
   o.bulkMib ??= o.quick ? 64 : 384;
   o.slowSleep ??= o.quick ? 3 : 10;
+  o.releases ??= o.quick ? 10 : 30;
   return o;
 }
 
+const PATHS_ALL = ['direct', 'airlock', 'airlock+policy', 'pgbouncer'];
 const opts = (() => {
   try { return parseArgs(process.argv.slice(2)); } catch (e) { console.error(e.message); process.exit(2); }
 })();
@@ -75,7 +84,6 @@ const BENCH_PASSWORD = 'airlock_bench_pw_not_secret';
 const BULK_ROW_BYTES = 150; // one COPY text line: int id, tab, 140-char payload, newline ≈ 150 bytes
 const PGBOUNCER = '/usr/sbin/pgbouncer';
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-const PATHS_ALL = ['direct', 'airlock', 'pgbouncer'];
 
 const t0 = Date.now();
 const log = (...a) => console.error(`[bench +${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
@@ -393,15 +401,52 @@ async function startAirlock() {
     env: { ...nodeEnv, BENCH_PG_PASSWORD: BENCH_PASSWORD },
   });
   await waitForLog(agent, /connected to the control plane/, 60_000);
-  await cli([
-    'connections', 'create', 'pg', '--type', 'postgres', '--agent', 'bench-agent', '--host', PGHOST, '--port', String(PGPORT),
-    '--database', BENCH_DB, '--user', BENCH_ROLE, '--secret', 'env:BENCH_PG_PASSWORD', '--tls-mode', 'disable',
-  ]);
-  const localPort = await freePort();
-  const connect = startDaemon('cli-connect', NODE, [...nodeArgs, CLI_BIN, 'connect', 'pg', '--port', String(localPort), '--json'], { cwd: work, env: { ...cliEnv, ...nodeEnv } });
-  const m = await waitForLog(connect, /^\{.*"port":\s*(\d+).*\}$/m, 30_000);
-  return { cp, agent, connect, port: Number(m[1]), url };
+  // Two connections to the same database: 'pg' is covered by no policy (usable by admins only, every
+  // statement allowed without evaluation), 'pg-policy' by the bench policy below.
+  for (const name of ['pg', 'pg-policy']) {
+    await cli([
+      'connections', 'create', name, '--type', 'postgres', '--agent', 'bench-agent', '--host', PGHOST, '--port', String(PGPORT),
+      '--database', BENCH_DB, '--user', BENCH_ROLE, '--secret', 'env:BENCH_PG_PASSWORD', '--tls-mode', 'disable',
+    ]);
+  }
+  // The policy path: user 'bench' (group bench) through its own `airlock connect`; reviews are approved
+  // by 'bench-approver' (group approvers): no self-approval.
+  const benchUser = JSON.parse(await cli(['users', 'create', 'bench', '--group', 'bench', '--json']));
+  const approver = JSON.parse(await cli(['users', 'create', 'bench-approver', '--group', 'approvers', '--json']));
+  if (!benchUser.token || !approver.token) throw new Error(`users create returned no token: ${JSON.stringify({ benchUser, approver }).replace(/alk_\w+/g, 'alk_…')}`);
+  const policyFile = path.join(work, 'policy.yaml');
+  fs.writeFileSync(policyFile, POLICY_YAML);
+  await cli(['apply', '-f', policyFile]);
+  const policyHome = path.join(work, 'cli-home-bench-user');
+  const policyEnv = { AIRLOCK_HOME: policyHome, HOME: policyHome, NO_COLOR: '1' };
+  const r = await run(NODE, [CLI_BIN, 'login', '--url', url, '--token', benchUser.token], { env: policyEnv, timeoutMs: 60_000 });
+  if (r.status !== 0) throw new Error(`airlock login as bench failed (${r.status}):\n${r.stderr}${r.stdout}`);
+
+  const portLine = /^\{.*"port":\s*(\d+).*\}$/m;
+  const connect = startDaemon('cli-connect', NODE, [...nodeArgs, CLI_BIN, 'connect', 'pg', '--port', String(await freePort()), '--json'], { cwd: work, env: { ...cliEnv, ...nodeEnv } });
+  const policyConnect = startDaemon('cli-connect-policy', NODE, [...nodeArgs, CLI_BIN, 'connect', 'pg-policy', '--port', String(await freePort()), '--json'], { cwd: work, env: { ...policyEnv, ...nodeEnv } });
+  const m = await waitForLog(connect, portLine, 30_000);
+  const mp = await waitForLog(policyConnect, portLine, 30_000);
+  return { cp, agent, connect, port: Number(m[1]), policyConnect, policyPort: Number(mp[1]), url, approverToken: approver.token };
 }
+
+// The policy of the airlock+policy path. pgbench -S sends only SELECTs (allowed: evaluated locally by
+// the agent, no round trip); the release-latency experiment's UPDATE needs one approval.
+const POLICY_YAML = `apiVersion: airlock/v1
+kind: Policy
+metadata: { name: bench }
+spec:
+  subjects: ["group:bench"]
+  connections: ["pg-policy"]
+  access: allow
+  rules:
+    - match: { statements: [select] }
+      action: allow
+    - match: { statements: [delete, update, insert] }
+      action: review
+  default: deny
+  review: { reviewers: ["group:approvers"], approvals: 1, rejectOnAny: true, timeout: 15m }
+`;
 
 async function startPgbouncer() {
   if (!fs.existsSync(PGBOUNCER)) return undefined;
@@ -592,6 +637,92 @@ async function slowReader(port, table, sleepSeconds, procs) {
   await sampler;
   if (r.status !== 0) throw new Error(`slow reader failed:\n${r.stderr}`);
   return { sleepSeconds, bytes: Number(r.stdout.trim()), seconds: (Date.now() - start) / 1000, peakRssMiB: peak, samples };
+}
+
+const pct = (xs, p) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+};
+const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+// Release latency: N statements that need review, one at a time, on one node-postgres connection
+// through the policy path. For each: send it; poll the pending reviews until it shows up; t0 just
+// before the approve call; t1 when `await fetch(approve)` returns; t2 when the client's query resolves.
+// t1 and t2 are taken in their own callbacks, so whichever happens first is timed as it happens
+// (t2 − t1 < 0 means the result reached the client before the approve response did).
+const RELEASE_SQL = 'update pgbench_branches set bbalance = bbalance where bid = 1';
+async function releaseLatency(port, url, token, n) {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: BENCH_ROLE, database: BENCH_DB, password: BENCH_PASSWORD, ssl: false, connectionTimeoutMillis: 20_000 });
+  let notices = 0;
+  client.on('notice', () => { notices++; });
+  client.on('error', () => undefined); // surfaced by the pending query
+  const auth = { authorization: `Bearer ${token}` };
+  const withTimeout = (p, ms, what) => Promise.race([p, sleep(ms).then(() => { throw new Error(`release latency: ${what} took more than ${ms} ms`); })]);
+  const samples = [];
+  const seen = new Set();
+  await withTimeout(client.connect(), 30_000, 'connect');
+  try {
+    for (let i = 0; i < n; i++) {
+      const sent = nowMs();
+      let t2;
+      const query = client.query(RELEASE_SQL).then((r) => { t2 = nowMs(); return r; });
+      query.catch(() => undefined);
+      let review;
+      const deadline = Date.now() + 15_000;
+      while (!review) {
+        const res = await fetch(`${url}/v1/reviews?state=pending`, { headers: auth });
+        if (!res.ok) throw new Error(`GET /v1/reviews?state=pending: ${res.status} ${await res.text()}`);
+        review = (await res.json()).reviews.find((r) => !seen.has(r.id) && r.connection === 'pg-policy' && /pgbench_branches/.test(r.statement ?? ''));
+        if (review) break;
+        const early = await Promise.race([query.then(() => 'resolved', (e) => e), sleep(2).then(() => undefined)]);
+        if (early) throw new Error(`release latency: the statement was not held (${early === 'resolved' ? 'it ran without review' : early.message})`);
+        if (Date.now() > deadline) throw new Error('release latency: no pending review appeared within 15 s');
+      }
+      seen.add(review.id);
+      const held = nowMs();
+      let t1;
+      const t0 = nowMs();
+      const approve = fetch(`${url}/v1/reviews/${review.id}/approve`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' })
+        .then((res) => { t1 = nowMs(); return res; });
+      const res = await withTimeout(approve, 15_000, 'approve');
+      const body = await res.text();
+      if (!res.ok) throw new Error(`POST /v1/reviews/${review.id}/approve: ${res.status} ${body}`);
+      const result = await withTimeout(query, 15_000, `the query after approving review ${review.id}`);
+      if (result.rowCount !== 1) throw new Error(`release latency: the released UPDATE touched ${result.rowCount} rows`);
+      samples.push({ review: review.id, heldMs: held - sent, approveCallMs: t1 - t0, approveToResultMs: t2 - t1, callToResultMs: t2 - t0 });
+    }
+  } finally {
+    await Promise.race([client.end().catch(() => undefined), sleep(5000)]);
+  }
+  const col = (k) => samples.map((x) => x[k]);
+  const stats = (k) => ({ p50: pct(col(k), 50), p99: pct(col(k), 99), max: Math.max(...col(k)) });
+  return {
+    n, sql: RELEASE_SQL, notices,
+    approveToResultMs: stats('approveToResultMs'), // t2 − t1
+    callToResultMs: stats('callToResultMs'), // t2 − t0
+    approveCallMs: stats('approveCallMs'), // t1 − t0
+    heldMs: stats('heldMs'), // statement sent → seen pending (includes up to ~2 ms of polling)
+    samples,
+  };
+}
+
+// Policy evaluation cost per allowed statement: the repo's own data-agent/src/policy/bench-judge.mjs
+// (a ~235-char SELECT, compiled code) and bench/judge-cost.mjs (pgbench's SELECT, with CPU per judgement).
+async function policyCost() {
+  const out = {};
+  const j = await run(NODE, [path.join(ROOT, 'data-agent', 'src', 'policy', 'bench-judge.mjs')], { timeoutMs: 120_000 });
+  if (j.status === 0) {
+    const line = (re) => { const m = j.stdout.match(re); return m ? { p50: Number(m[1]), p99: Number(m[2]) } : undefined; };
+    out.benchJudge = {
+      sqlChars: Number((j.stdout.match(/SQL: (\d+) chars/) ?? [])[1]),
+      judgeUs: line(/judgeSimpleQuery[^:]*: p50 ([\d.]+) µs, p99 ([\d.]+) µs/),
+      evaluateOnlyUs: line(/evaluate only:\s*p50 ([\d.]+) µs, p99 ([\d.]+) µs/),
+    };
+  } else out.benchJudge = { error: `${j.stderr}${j.stdout}`.slice(-500) };
+  const c = await run(NODE, [path.join(HERE, 'judge-cost.mjs'), opts.quick ? '5000' : '20000'], { timeoutMs: 120_000 });
+  if (c.status === 0) out.pgbenchSelect = JSON.parse(c.stdout.trim().split('\n').pop());
+  else out.pgbenchSelect = { error: `${c.stderr}${c.stdout}`.slice(-500) };
+  return out;
 }
 
 function gitState() {

@@ -7,6 +7,7 @@ import { PoliciesModule } from '../policies/policies.module.js';
 import { PolicyReviewSettings } from '../policies/policy-review-settings.js';
 import { REVIEW_AUDIT, type ReviewAudit } from './review-audit.js';
 import { REVIEW_SETTINGS_SOURCE } from './review-settings.js';
+import { REVIEW_LISTENERS } from './review-listener.js';
 import { ReviewDecisionEntity, ReviewEntity, StatementApprovalEntity } from './review.entity.js';
 import { ReviewsController } from './reviews.controller.js';
 import { ReviewsRepository } from './reviews.repository.js';
@@ -19,6 +20,8 @@ import { ReviewsService } from './reviews.service.js';
     ReviewsRepository,
     ReviewsService,
     { provide: REVIEW_SETTINGS_SOURCE, useExisting: PolicyReviewSettings },
+    // Notifications and grants add themselves here.
+    { provide: REVIEW_LISTENERS, useValue: [] },
     {
       provide: REVIEW_AUDIT,
       inject: [AuditService],

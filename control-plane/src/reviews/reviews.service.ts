@@ -11,6 +11,7 @@ import { assertTransition, outcomeOf, type ReviewState } from './review-state.js
 import { ReviewsRepository } from './reviews.repository.js';
 import { REVIEW_SETTINGS_SOURCE, type ReviewSettingsSource } from './review-settings.js';
 import { REVIEW_AUDIT, type ReviewAudit } from './review-audit.js';
+import { REVIEW_LISTENERS, type ReviewListener } from './review-listener.js';
 
 /** What an agent sends when it holds a statement. */
 export interface HeldStatement {
@@ -49,6 +50,7 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
     private readonly registry: AgentRegistry,
     @Inject(REVIEW_SETTINGS_SOURCE) private readonly settings: ReviewSettingsSource,
     @Inject(REVIEW_AUDIT) private readonly audit: ReviewAudit,
+    @Inject(REVIEW_LISTENERS) private readonly listeners: ReviewListener[],
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: StructuredLogger,
   ) {}
@@ -103,6 +105,7 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
     this.logger.info('review created', { reviewId: review.id, sessionId: held.sessionId, connection: held.connectionName });
     await this.audit.record(held.requester, 'review.created', review.id, { connection: held.connectionName, statement: held.statement, reason: held.reason });
     await this.notify(review);
+    await this.tellListeners(review, 'created');
   }
 
   async approve(id: number, reviewer: Reviewer, options: { forSeconds?: number; comment?: string }): Promise<ReviewEntity> {
@@ -209,7 +212,18 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
     this.logger.info(`review ${to}`, { reviewId: review.id, by: actor });
     await this.audit.record(actor, `review.${to}`, review.id, { reason: reason || null });
     await this.notify(updated);
+    await this.tellListeners(updated, to as Exclude<ReviewState, 'pending'>);
     return updated;
+  }
+
+  private async tellListeners(review: ReviewEntity, event: 'created' | Exclude<ReviewState, 'pending'>): Promise<void> {
+    for (const listener of this.listeners) {
+      try {
+        await listener.onReviewChanged(review, event);
+      } catch (error) {
+        this.logger.error('a review listener failed', { reviewId: review.id, event, error: (error as Error).message });
+      }
+    }
   }
 
   private async noticeFor(review: ReviewEntity): Promise<DecisionNotice> {
