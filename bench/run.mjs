@@ -739,8 +739,10 @@ const ratio = (x, base) => (Number.isFinite(x) && Number.isFinite(base) && base 
 function renderTable(res) {
   const paths = res.paths;
   const m = res.medians;
+  const P = 'airlock+policy';
   const lines = [];
-  const head = ['metric', ...paths.flatMap((p) => (p === 'direct' ? ['direct'] : [p, `${p} ÷ direct`]))];
+  // airlock+policy gets a second ratio: to the plain airlock path (the policy's own cost)
+  const head = ['metric', ...paths.flatMap((p) => (p === 'direct' ? ['direct'] : p === P && paths.includes('airlock') ? [p, `${p} ÷ direct`, `${p} ÷ airlock`] : [p, `${p} ÷ direct`]))];
   lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
   const row = (label, key, d) => {
     const cells = [label];
@@ -748,6 +750,7 @@ function renderTable(res) {
       const v = m[p]?.[key];
       cells.push(fmt(v, d));
       if (p !== 'direct') cells.push(ratio(v, m.direct?.[key]));
+      if (p === P && paths.includes('airlock')) cells.push(ratio(v, m.airlock?.[key]));
     }
     lines.push(`| ${cells.join(' | ')} |`);
   };
@@ -762,16 +765,32 @@ function renderTable(res) {
   const out = [lines.join('\n')];
 
   const a = m.airlock ?? {};
+  const ap = m[P] ?? {};
   const pb = m.pgbouncer ?? {};
-  const cpuLines = ['| process | CPU µs / txn (c=8) | CPU ms / MiB (bulk) | RSS after (MiB) | peak RSS VmHWM (MiB) |', '|---|---|---|---|---|'];
+  const hasP = paths.includes(P);
+  const cpuHead = hasP
+    ? '| process | CPU µs / txn c=1: airlock | airlock+policy | CPU µs / txn c=8: airlock | airlock+policy | CPU ms / MiB (bulk, airlock) | RSS after (MiB) | peak RSS VmHWM (MiB) |'
+    : '| process | CPU µs / txn c=1 | CPU µs / txn c=8 | CPU ms / MiB (bulk) | RSS after (MiB) | peak RSS VmHWM (MiB) |';
+  const cpuLines = [cpuHead, `|${'---|'.repeat(cpuHead.split('|').length - 2)}`];
+  const memOf = (k) => res.memory?.[k] ?? {};
   for (const name of ['controlPlane', 'agent', 'cli']) {
-    const mem = res.memory?.[name] ?? {};
-    cpuLines.push(`| airlock ${name} | ${fmt(a[`cpu_us_per_txn_${name}`])} | ${fmt(a[`cpu_ms_per_mib_${name}`], 2)} | ${fmt(mem.rssMiB)} | ${fmt(mem.hwmMiB)} |`);
+    const mem = memOf(name);
+    const memP = memOf('cliPolicy');
+    const memCell = name === 'cli' && hasP ? `${fmt(mem.rssMiB)} (policy path: ${fmt(memP.rssMiB)})` : fmt(mem.rssMiB);
+    const hwmCell = name === 'cli' && hasP ? `${fmt(mem.hwmMiB)} (policy path: ${fmt(memP.hwmMiB)})` : fmt(mem.hwmMiB);
+    cpuLines.push(hasP
+      ? `| airlock ${name} | ${fmt(a[`cpu_us_per_txn_c1_${name}`])} | ${fmt(ap[`cpu_us_per_txn_c1_${name}`])} | ${fmt(a[`cpu_us_per_txn_${name}`])} | ${fmt(ap[`cpu_us_per_txn_${name}`])} | ${fmt(a[`cpu_ms_per_mib_${name}`], 2)} | ${memCell} | ${hwmCell} |`
+      : `| airlock ${name} | ${fmt(a[`cpu_us_per_txn_c1_${name}`])} | ${fmt(a[`cpu_us_per_txn_${name}`])} | ${fmt(a[`cpu_ms_per_mib_${name}`], 2)} | ${memCell} | ${hwmCell} |`);
   }
-  cpuLines.push(`| airlock total (3 processes) | ${fmt(a.cpu_us_per_txn_total)} | ${fmt(a.cpu_ms_per_mib_total, 2)} | | |`);
+  const c1Total = (x) => ['controlPlane', 'agent', 'cli'].reduce((s, n) => s + (x[`cpu_us_per_txn_c1_${n}`] ?? NaN), 0);
+  cpuLines.push(hasP
+    ? `| airlock total (3 processes) | ${fmt(c1Total(a))} | ${fmt(c1Total(ap))} | ${fmt(a.cpu_us_per_txn_total)} | ${fmt(ap.cpu_us_per_txn_total)} | ${fmt(a.cpu_ms_per_mib_total, 2)} | | |`
+    : `| airlock total (3 processes) | ${fmt(c1Total(a))} | ${fmt(a.cpu_us_per_txn_total)} | ${fmt(a.cpu_ms_per_mib_total, 2)} | | |`);
   if (paths.includes('pgbouncer')) {
-    const mem = res.memory?.pgbouncer ?? {};
-    cpuLines.push(`| pgbouncer | ${fmt(pb.cpu_us_per_txn_pgbouncer)} | ${fmt(pb.cpu_ms_per_mib_pgbouncer, 2)} | ${fmt(mem.rssMiB)} | ${fmt(mem.hwmMiB)} |`);
+    const mem = memOf('pgbouncer');
+    cpuLines.push(hasP
+      ? `| pgbouncer | ${fmt(pb.cpu_us_per_txn_c1_pgbouncer)} | | ${fmt(pb.cpu_us_per_txn_pgbouncer)} | | ${fmt(pb.cpu_ms_per_mib_pgbouncer, 2)} | ${fmt(mem.rssMiB)} | ${fmt(mem.hwmMiB)} |`
+      : `| pgbouncer | ${fmt(pb.cpu_us_per_txn_c1_pgbouncer)} | ${fmt(pb.cpu_us_per_txn_pgbouncer)} | ${fmt(pb.cpu_ms_per_mib_pgbouncer, 2)} | ${fmt(mem.rssMiB)} | ${fmt(mem.hwmMiB)} |`);
   }
   out.push(cpuLines.join('\n'));
 
@@ -786,10 +805,40 @@ function renderTable(res) {
   out.push(bdLines.join('\n'));
 
   const t = res.targets;
-  out.push(
+  const targetLines = [
     `Targets: airlock TPS c=8 ÷ direct = ${fmt(t.tpsC8Ratio, 2)} (target ≥ 0.30: ${t.tpsC8Ratio >= 0.3 ? 'met' : 'MISSED'}); ` +
       `airlock bulk = ${fmt(t.bulkMibs, 0)} MiB/s (target ≥ 150: ${t.bulkMibs >= 150 ? 'met' : 'MISSED'}).`,
-  );
+  ];
+  if (hasP && paths.includes('airlock')) {
+    const met = (r) => (r >= 0.95 ? 'met' : 'MISSED');
+    targetLines.push(
+      `Policy cost on TPS (airlock+policy ÷ airlock, target ≥ 0.95): c=1 ${fmt(t.policyTpsC1Ratio, 3)} (${met(t.policyTpsC1Ratio)}), c=8 ${fmt(t.policyTpsC8Ratio, 3)} (${met(t.policyTpsC8Ratio)}); ` +
+        `c=1 latency +${fmt((ap.lat_c1 - a.lat_c1) * 1000, 0)} µs; agent CPU µs / txn c=1 ${fmt(a.cpu_us_per_txn_c1_agent)} → ${fmt(ap.cpu_us_per_txn_c1_agent)}, ` +
+        `c=8 ${fmt(a.cpu_us_per_txn_agent)} → ${fmt(ap.cpu_us_per_txn_agent)} (+${fmt(ap.cpu_us_per_txn_agent - a.cpu_us_per_txn_agent)}); ` +
+        `machine CPU µs / txn c=8 ${fmt(a.machine_cpu_us_per_txn_c8, 0)} → ${fmt(ap.machine_cpu_us_per_txn_c8, 0)}.`,
+    );
+  }
+  const r = res.release;
+  if (r) {
+    targetLines.push(
+      `Release latency (${r.n} held UPDATEs through airlock+policy, approved one at a time over REST): approve returned → result at the client ` +
+        `p50 ${fmt(r.approveToResultMs.p50, 2)} ms, p99 ${fmt(r.approveToResultMs.p99, 2)} ms (target ≤ 20 ms p99: ${r.approveToResultMs.p99 <= 20 ? 'met' : 'MISSED'}); ` +
+        `approve called → result p50 ${fmt(r.callToResultMs.p50, 2)} ms, p99 ${fmt(r.callToResultMs.p99, 2)} ms; the approve call itself p50 ${fmt(r.approveCallMs.p50, 2)} ms, p99 ${fmt(r.approveCallMs.p99, 2)} ms; ` +
+        `sent → pending review visible p50 ${fmt(r.heldMs.p50, 1)} ms (2 ms polling).`,
+    );
+  }
+  const pc = res.policy;
+  if (pc) {
+    const bj = pc.benchJudge?.judgeUs;
+    const ev = pc.benchJudge?.evaluateOnlyUs;
+    const ps = pc.pgbenchSelect;
+    targetLines.push(
+      `Policy evaluation per allowed statement: pgbench's SELECT (bench/judge-cost.mjs) p50 ${fmt(ps?.wallP50Us)} µs, p99 ${fmt(ps?.wallP99Us)} µs wall, ${fmt(ps?.cpuUsPerJudgement)} µs CPU (main + parser thread); ` +
+        `data-agent/src/policy/bench-judge.mjs (${pc.benchJudge?.sqlChars ?? '?'}-char SELECT) p50 ${fmt(bj?.p50)} µs, p99 ${fmt(bj?.p99)} µs; evaluate() alone p50 ${fmt(ev?.p50)} µs, p99 ${fmt(ev?.p99)} µs.` +
+        (pc.benchJudge?.error || ps?.error ? ` (errors: ${pc.benchJudge?.error ?? ''} ${ps?.error ?? ''})` : ''),
+    );
+  }
+  out.push(targetLines.join('\n'));
   if (res.slowReader) {
     const s = res.slowReader;
     out.push(
@@ -814,7 +863,10 @@ async function main() {
   log('starting control plane, agent, airlock connect');
   const airlock = await startAirlock();
   const airlockProcs = { controlPlane: airlock.cp.pid, agent: airlock.agent.pid, cli: airlock.connect.pid };
-  const ports = { direct: PGPORT, airlock: airlock.port, ...(bouncer ? { pgbouncer: bouncer.port } : {}) };
+  // the policy path shares the control plane and the agent; its CLI is the bench user's own `airlock connect`
+  const policyProcs = { controlPlane: airlock.cp.pid, agent: airlock.agent.pid, cli: airlock.policyConnect.pid };
+  const procsOf = (p) => (p === 'airlock' ? airlockProcs : p === 'airlock+policy' ? policyProcs : p === 'pgbouncer' ? { pgbouncer: bouncer.pid } : {});
+  const ports = { direct: PGPORT, airlock: airlock.port, 'airlock+policy': airlock.policyPort, ...(bouncer ? { pgbouncer: bouncer.port } : {}) };
   const paths = PATHS_ALL.filter((p) => ports[p] && (!opts.paths || opts.paths.includes(p)));
   if (!paths.includes('direct')) paths.unshift('direct'); // ratios need it
 
@@ -831,13 +883,20 @@ async function main() {
     const rec = Object.fromEntries(paths.map((p) => [p, { round }]));
     for (const p of order) {
       log(`round ${round + 1}/${opts.rounds} ${p}: pgbench c=1`);
+      const procs = procsOf(p);
+      const before = cpuSnapshot(procs);
       const r = await pgbench(ports[p], 1, opts.seconds);
       Object.assign(rec[p], { tps_c1: r.tps, lat_c1: r.latencyMs, txns_c1: r.txns });
+      // whole run (incl. connection setup, negligible over the run) ÷ transactions: the cost per statement when not saturated
+      for (const [name, ms] of Object.entries(cpuDeltaMs(before, cpuSnapshot(procs)))) rec[p][`cpu_us_per_txn_c1_${name}`] = (ms * 1000) / r.txns;
     }
     for (const p of order) {
       log(`round ${round + 1}/${opts.rounds} ${p}: pgbench c=8`);
-      const procs = p === 'airlock' ? airlockProcs : p === 'pgbouncer' ? { pgbouncer: bouncer.pid } : {};
+      const procs = procsOf(p);
       const roles = Object.fromEntries(Object.entries({ ...airlockProcs, ...(bouncer ? { pgbouncer: bouncer.pid } : {}) }).map(([k, v]) => [String(v), k === 'pgbouncer' ? k : `airlock ${k}`]));
+      // 'airlock cli' is the CLI of the path under test; the other path's CLI is idle meanwhile
+      roles[String(airlock.connect.pid)] = p === 'airlock+policy' ? 'airlock cli (other path)' : 'airlock cli';
+      roles[String(airlock.policyConnect.pid)] = p === 'airlock+policy' ? 'airlock cli' : 'airlock cli (other path)';
       roles[String(process.pid)] = 'bench (this script)';
       // CPU is sampled over a steady-state window inside the run (after the 8 sessions have opened,
       // before pgbench closes them), while pgbench and its backends are still alive to be read.
@@ -870,11 +929,12 @@ async function main() {
         rec[p][`cpu_us_per_txn_${name}`] = (ms * 1000) / txns;
         total += ms;
       }
-      if (p === 'airlock') rec[p].cpu_us_per_txn_total = (total * 1000) / txns;
+      if (p.startsWith('airlock')) rec[p].cpu_us_per_txn_total = (total * 1000) / txns;
     }
     for (const p of order) {
+      if (p === 'airlock+policy') continue; // COPY is not in the bench policy's rules: default deny
       log(`round ${round + 1}/${opts.rounds} ${p}: bulk COPY`);
-      const procs = p === 'airlock' ? airlockProcs : p === 'pgbouncer' ? { pgbouncer: bouncer.pid } : {};
+      const procs = procsOf(p);
       const before = cpuSnapshot(procs);
       const r = await bulkCopy(ports[p], bulkTable, bulkTimeout);
       const cpu = cpuDeltaMs(before, cpuSnapshot(procs));
@@ -903,7 +963,18 @@ async function main() {
     }
   }
   const memory = {};
-  for (const [name, pid] of Object.entries({ ...airlockProcs, ...(bouncer ? { pgbouncer: bouncer.pid } : {}) })) memory[name] = procMem(pid);
+  for (const [name, pid] of Object.entries({ ...airlockProcs, cliPolicy: airlock.policyConnect.pid, ...(bouncer ? { pgbouncer: bouncer.pid } : {}) })) memory[name] = procMem(pid);
+
+  let release;
+  if (opts.releases > 0 && paths.includes('airlock+policy')) {
+    log(`release latency: ${opts.releases} held statements, approved one at a time`);
+    release = await releaseLatency(airlock.policyPort, airlock.url, airlock.approverToken, opts.releases);
+  }
+  let policy;
+  if (paths.includes('airlock+policy')) {
+    log('policy evaluation cost (bench-judge.mjs, judge-cost.mjs)');
+    policy = await policyCost();
+  }
 
   let slow;
   if (opts.slowReader) {
@@ -924,7 +995,15 @@ async function main() {
     medians,
     rounds: raw,
     memory,
-    targets: { tpsC8Ratio: medians.airlock.tps_c8 / medians.direct.tps_c8, bulkMibs: medians.airlock.bulk_mibs },
+    targets: {
+      tpsC8Ratio: medians.airlock?.tps_c8 / medians.direct.tps_c8,
+      bulkMibs: medians.airlock?.bulk_mibs,
+      policyTpsC1Ratio: medians['airlock+policy']?.tps_c1 / medians.airlock?.tps_c1,
+      policyTpsC8Ratio: medians['airlock+policy']?.tps_c8 / medians.airlock?.tps_c8,
+      releaseP99Ms: release?.approveToResultMs.p99,
+    },
+    release,
+    policy,
     slowReader: slow,
   };
   const table = renderTable(results) + (backgroundCores > 0.2 ? `\n\nWARNING: other processes used ${backgroundCores.toFixed(2)} cores before the bench started; see the 'unrelated processes' row.` : '');

@@ -163,6 +163,39 @@ describe('a held statement', () => {
     await c.end();
   });
 
+  it('airlock exec waits with a live status line, and runs once approved', async () => {
+    const exec = await spawnCli(['exec', 'prod-db', '-c', 'delete from accounts where id = 4', '--json'], {
+      home: homes.alice,
+      readyPattern: /held for review \d+/,
+      name: 'exec-alice',
+    });
+    const id = Number(/held for review (\d+)/.exec(exec.stderr)![1]);
+    expect(exec.stderr).toContain(`airlock: statement held for review ${id} (0 of 2 approvals) — airlock reviews approve ${id}`);
+    await as('bob', ['reviews', 'approve', String(id)]);
+    await as('carol', ['reviews', 'approve', String(id)]);
+    const exit = await exec.exited;
+    expect(exit.code).toBe(0);
+    expect(JSON.parse(exec.stdout).results[0]).toMatchObject({ commandTag: 'DELETE 1', rowsAffected: 1 });
+  });
+
+  it('Ctrl-C on a waiting airlock exec withdraws the statement and cancels its review', async () => {
+    const exec = await spawnCli(['exec', 'prod-db', '-c', 'delete from accounts where id = 5'], {
+      home: homes.alice,
+      readyPattern: /held for review \d+/,
+      name: 'exec-alice-cancel',
+    });
+    const id = Number(/held for review (\d+)/.exec(exec.stderr)![1]);
+    const exit = await exec.stop('SIGINT');
+    expect(exit.code).toBe(1);
+    expect(exec.stderr).toContain('airlock: cancelled: the statement was withdrawn and its review cancelled');
+    const review = await until('the review to be cancelled', async () => {
+      const r = JSON.parse((await as('bob', ['reviews', 'show', String(id), '--json'])).stdout) as { state: string };
+      return r.state === 'cancelled' ? r : undefined;
+    });
+    expect(review.state).toBe('cancelled');
+    expect((await target.admin('select count(*)::int as n from accounts where id = 5')).rows[0].n).toBe(1);
+  });
+
   it('on a control-plane restart while held: the client gets a clear error, the review is cancelled, nothing runs', async () => {
     // The tunnel runs through the control plane, so a restart ends the client's connection; the held
     // statement is withdrawn rather than left to run later without anyone waiting for it.
@@ -183,7 +216,7 @@ describe('a held statement', () => {
     expect((await target.admin('select owner from accounts where id = 3')).rows[0].owner).toBe('owner 3');
     // Alice reconnects through the same local port and carries on.
     const again = await until('alice to get through again', async () => aliceClient().catch(() => undefined), 30_000);
-    expect((await again.c.query('select count(*)::int as n from accounts')).rows[0].n).toBe(9);
+    expect((await again.c.query('select count(*)::int as n from accounts')).rows[0].n).toBe(8);
     await again.c.end();
   }, 120_000);
 

@@ -58,5 +58,5 @@ export const agentServiceDefinition = {
 
 export const clientServiceDefinition = {
   tunnel: method(ClientServicePaths.tunnel, TunnelRequestSchema, TunnelResponseSchema, true, true),
-  exec: method(ClientServicePaths.exec, ExecRequestSchema, ExecResponseSchema, false, false),
+  exec: method(ClientServicePaths.exec, ExecRequestSchema, ExecResponseSchema, false, true),
 } satisfies ServiceDefinition;

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { ClientServicePaths, ExecRequestSchema, ExecResponseSchema } from '@airlock/proto';
-import type { ExecResponse, ExecResultSet } from '@airlock/proto';
+import { ClientServicePaths, ExecRequestSchema, ExecResponseSchema, frameMessage, GrpcCallError, GrpcStatus } from '@airlock/proto';
+import type { ExecResponse, ExecResultSet, GrpcChannel } from '@airlock/proto';
+import { StatusLine } from '../lib/status-line.js';
 import { parsePositiveInteger } from '../lib/arguments.js';
-import { CliError } from '../lib/errors.js';
+import { CliError, ExitCode } from '../lib/errors.js';
 import { loadProfile } from '../lib/profile.js';
 import { printJson, printLine, renderTable } from '../lib/output.js';
 import { channelFor, cliErrorFromGrpc } from '../tunnel/channel.js';
@@ -41,10 +42,9 @@ export function registerExec(program: Command): void {
       let response: ExecResponse;
       try {
         const request = create(ExecRequestSchema, { connection, sql: options.command, maxRows: options.maxRows });
-        const reply = await channel.unary(ClientServicePaths.exec, toBinary(ExecRequestSchema, request), 10 * 60_000);
-        response = fromBinary(ExecResponseSchema, reply);
+        response = await runExec(channel, toBinary(ExecRequestSchema, request), new StatusLine(process.stderr));
       } catch (error) {
-        throw cliErrorFromGrpc(error, profile.grpcUrl ?? profile.url);
+        throw error instanceof CliError ? error : cliErrorFromGrpc(error, profile.grpcUrl ?? profile.url);
       } finally {
         channel.close();
       }
@@ -57,6 +57,36 @@ export function registerExec(program: Command): void {
         process.exitCode = 1;
       }
     });
+}
+
+/**
+ * Streams the Exec call: progress lines (a held statement) go to the status line, the last message
+ * is the result. Ctrl-C cancels the call, which withdraws the held statement and cancels its review.
+ */
+async function runExec(channel: GrpcChannel, request: Uint8Array, status: StatusLine): Promise<ExecResponse> {
+  const call = channel.open(ClientServicePaths.exec);
+  call.stream.end(frameMessage(request));
+  let cancelled = false;
+  const cancel = () => {
+    cancelled = true;
+    call.cancel();
+  };
+  process.once('SIGINT', cancel);
+  try {
+    for await (const payload of call.reader.messages()) {
+      const message = fromBinary(ExecResponseSchema, payload);
+      if (message.progress) status.show(message.progress);
+      if (message.outcome) return message;
+    }
+  } catch {
+    // the status below explains it
+  } finally {
+    process.off('SIGINT', cancel);
+    status.done();
+  }
+  if (cancelled) throw new CliError('cancelled: the statement was withdrawn and its review cancelled', ExitCode.General);
+  const final = await call.status;
+  throw new GrpcCallError(final.code === GrpcStatus.OK ? GrpcStatus.UNAVAILABLE : final.code, final.message || 'the control plane sent no result');
 }
 
 export function toExecJson(response: ExecResponse): ExecJson {

@@ -7,6 +7,12 @@ export type DatabaseConfig =
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
+/** Where review notifications are POSTed, and the key their bodies are signed with (never logged). */
+export interface WebhookConfig {
+  readonly url: string;
+  readonly secret: string;
+}
+
 export interface ControlPlaneConfig {
   readonly host: string;
   readonly port: number;
@@ -19,6 +25,8 @@ export interface ControlPlaneConfig {
   /** A fixed admin token for dev and tests; when absent one is generated at first start. */
   readonly bootstrapToken: string | undefined;
   readonly logLevel: LogLevel;
+  /** Review webhooks; undefined when AIRLOCK_WEBHOOK_URL is not set. */
+  readonly webhook: WebhookConfig | undefined;
 }
 
 /** Everything a caller may set explicitly; unset fields take the documented defaults. */
@@ -30,6 +38,8 @@ export interface ConfigInput {
   publicUrl?: string;
   bootstrapToken?: string;
   logLevel?: string;
+  webhookUrl?: string;
+  webhookSecret?: string;
 }
 
 export class ConfigError extends Error {
@@ -38,6 +48,7 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 const MIN_BOOTSTRAP_TOKEN_LENGTH = 24;
+const MIN_WEBHOOK_SECRET_LENGTH = 16;
 
 /** Reads the environment once; `overrides` (e.g. command-line flags) win over it. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigInput = {}): ControlPlaneConfig {
@@ -49,6 +60,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     publicUrl: env.AIRLOCK_PUBLIC_URL,
     bootstrapToken: env.AIRLOCK_BOOTSTRAP_TOKEN,
     logLevel: env.AIRLOCK_LOG_LEVEL,
+    webhookUrl: env.AIRLOCK_WEBHOOK_URL,
+    webhookSecret: env.AIRLOCK_WEBHOOK_SECRET,
   };
   return buildConfig({ ...withoutEmpty(fromEnv), ...withoutEmpty(overrides) });
 }
@@ -68,6 +81,7 @@ export function buildConfig(input: ConfigInput = {}): ControlPlaneConfig {
     publicUrlExplicit: input.publicUrl !== undefined,
     bootstrapToken: parseBootstrapToken(input.bootstrapToken),
     logLevel: parseLogLevel(input.logLevel ?? 'info'),
+    webhook: parseWebhook(input.webhookUrl, input.webhookSecret),
   });
 }
 
@@ -123,6 +137,28 @@ function parseLogLevel(value: string): LogLevel {
     throw new ConfigError(`AIRLOCK_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
   }
   return value as LogLevel;
+}
+
+/** Messages name the variables but never echo the secret. */
+function parseWebhook(url: string | undefined, secret: string | undefined): WebhookConfig | undefined {
+  if (url === undefined) {
+    if (secret !== undefined) throw new ConfigError('AIRLOCK_WEBHOOK_SECRET is set but AIRLOCK_WEBHOOK_URL is not: set both to send review webhooks, or neither');
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`AIRLOCK_WEBHOOK_URL is not a valid URL: "${url}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(`AIRLOCK_WEBHOOK_URL must be an http:// or https:// URL, got "${url}"`);
+  }
+  if (secret === undefined) throw new ConfigError('AIRLOCK_WEBHOOK_SECRET must be set when AIRLOCK_WEBHOOK_URL is set: it signs every webhook body');
+  if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
+    throw new ConfigError(`AIRLOCK_WEBHOOK_SECRET must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters`);
+  }
+  return Object.freeze({ url, secret });
 }
 
 function withoutEmpty(input: ConfigInput): ConfigInput {

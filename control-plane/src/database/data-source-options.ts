@@ -16,6 +16,8 @@ import { AuditEventEntity } from '../audit/audit-event.entity.js';
 import { ReviewDecisionEntity, ReviewEntity, StatementApprovalEntity } from '../reviews/review.entity.js';
 import { Reviews1764200000000 } from './migrations/1764200000000-reviews.js';
 import { StatementVerdicts1764200000001 } from './migrations/1764200000001-statement-verdicts.js';
+import { WebhookDeliveryEntity } from '../notifications/webhook-delivery.entity.js';
+import { WebhookDeliveries1764300000000 } from './migrations/1764300000000-webhook-deliveries.js';
 
 export const ENTITIES = [
   ApiTokenEntity,
@@ -30,8 +32,9 @@ export const ENTITIES = [
   ReviewEntity,
   ReviewDecisionEntity,
   StatementApprovalEntity,
+  WebhookDeliveryEntity,
 ];
-export const MIGRATIONS = [InitialSchema1764057600000, UsersPoliciesAudit1764144000000, Reviews1764200000000, StatementVerdicts1764200000001];
+export const MIGRATIONS = [InitialSchema1764057600000, UsersPoliciesAudit1764144000000, Reviews1764200000000, StatementVerdicts1764200000001, WebhookDeliveries1764300000000];
 
 /** Real Postgres when DATABASE_URL is set, otherwise embedded PGlite on disk; the schema comes only from migrations. */
 export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {

@@ -25,6 +25,8 @@ import { ReviewsService } from '../reviews/reviews.service.js';
 import { SessionAttachError, SessionBroker } from './session-broker.js';
 
 export const HEARTBEAT_INTERVAL_MS = 5000;
+/** How long a disconnected agent has to come back before the statements it held are given up. */
+const AGENT_RETURN_GRACE_MS = 10_000;
 
 const TLS_MODES = { disable: TlsMode.DISABLE, prefer: TlsMode.PREFER, require: TlsMode.REQUIRE, 'verify-full': TlsMode.VERIFY_FULL };
 const REVIEW_STATES: Record<DecisionNotice['state'], ReviewState> = {
@@ -146,9 +148,23 @@ export class AgentControlHandler {
       this.metrics.agentsConnected.set(this.registry.connectedCount);
       if (!this.registry.isConnected(agent.id)) this.metrics.agentSessionsActive.remove({ agent: agent.name });
       this.broker.failAllFor(agent.id, new SessionAttachError(GrpcStatus.UNAVAILABLE, `agent "${agent.name}" disconnected`));
+      this.cancelHeldReviewsUnlessBack(agent);
       call.finish(GrpcStatus.OK);
     }
   };
+
+  /**
+   * Statements an agent held die with it. A control-plane blip must not cancel them, so wait a
+   * little: an agent that is back has re-asked (or the hello's held list settles it).
+   */
+  private cancelHeldReviewsUnlessBack(agent: AgentEntity): void {
+    setTimeout(() => {
+      if (this.registry.isConnected(agent.id)) return;
+      void this.reviews
+        .cancelOrphans(agent.id, [], `agent:${agent.name}`)
+        .catch((error: Error) => this.logger.error('could not cancel the reviews of a lost agent', { agentId: agent.id, error: error.message }));
+    }, AGENT_RETURN_GRACE_MS).unref();
+  }
 
   /** An agent that stops heartbeating (a partition, a frozen host) is dropped, so sessions fail fast. */
   private watchSilence(call: GrpcServerCall, agent: AgentEntity): { heard(): void; stop(): void } {

@@ -43,7 +43,11 @@ export class ExecHandler {
         execMaxRows: request.maxRows || DEFAULT_EXEC_MAX_ROWS,
       });
       this.metrics.sessionsActive.inc({ mode: 'exec' });
-      const outcome = await this.readOutcome(opened.agentCall, opened.session.id).finally(() => {
+      // The caller cancelling (Ctrl-C) ends the agent's call too, which withdraws a held statement.
+      call.stream.once('close', () => opened.agentCall.finish(GrpcStatus.CANCELLED, 'the caller cancelled'));
+      const progress = (line: string) =>
+        call.write(toBinary(ExecResponseSchema, create(ExecResponseSchema, { sessionId: opened.session.id, progress: line })));
+      const outcome = await this.readOutcome(opened.agentCall, opened.session.id, progress).finally(() => {
         opened.agentCall.finish(GrpcStatus.OK);
         this.metrics.sessionsActive.dec({ mode: 'exec' });
       });
@@ -58,12 +62,13 @@ export class ExecHandler {
     }
   };
 
-  private async readOutcome(agentCall: GrpcServerCall, sessionId: string): Promise<ExecOutcome> {
+  private async readOutcome(agentCall: GrpcServerCall, sessionId: string, progress: (line: string) => void): Promise<ExecOutcome> {
     agentCall.sendHeaders();
     let outcome: ExecOutcome | undefined;
     for await (const payload of agentCall.reader.messages()) {
       const frame = fromBinary(SessionRequestSchema, payload).frame;
       if (frame.case === 'execOutcome') outcome = frame.value;
+      if (frame.case === 'execProgress') progress(frame.value);
       if (frame.case !== 'close') continue;
       const failure = frame.value.error;
       if (failure) {

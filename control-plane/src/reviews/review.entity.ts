@@ -1,26 +1,41 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import type { ReviewState } from './review-state.js';
 
-/** A statement held by an agent until people decide; one row per held statement, keyed by the agent's request id. */
+/** `statement`: a statement an agent holds. `access`: a person asks for just-in-time access to a connection. */
+export type ReviewKind = 'statement' | 'access';
+
+/**
+ * Something people must decide. A statement review is one held statement, keyed by the agent's
+ * request id; an access review (no agent, no session, no statement) becomes a grant when approved.
+ */
 @Entity({ name: 'reviews' })
 export class ReviewEntity {
   @PrimaryGeneratedColumn('increment', { type: 'integer' })
   id!: number;
 
-  /** The agent's id for the held statement: re-asking after a reconnect finds this same review. */
+  @Column({ type: 'text', default: 'statement' })
+  kind!: ReviewKind;
+
+  /** The agent's id for the held statement: re-asking after a reconnect finds this same review. Access reviews get a fresh one. */
   @Column({ name: 'request_id', type: 'text', unique: true })
   requestId!: string;
 
-  @Column({ name: 'agent_id', type: 'uuid' })
-  agentId!: string;
+  /** Null for access reviews. */
+  @Column({ name: 'agent_id', type: 'uuid', nullable: true })
+  agentId!: string | null;
 
-  @Column({ name: 'session_id', type: 'uuid' })
-  sessionId!: string;
+  /** Null for access reviews. */
+  @Column({ name: 'session_id', type: 'uuid', nullable: true })
+  sessionId!: string | null;
+
+  /** Access reviews: how long the grant lasts once approved. Null for statement reviews. */
+  @Column({ name: 'access_seconds', type: 'integer', nullable: true })
+  accessSeconds!: number | null;
 
   @Column({ name: 'connection_name', type: 'text' })
   connectionName!: string;
 
-  /** Who sent the statement; never allowed to approve it. */
+  /** Who sent the statement or asked for access; never allowed to approve it. */
   @Column({ type: 'text' })
   requester!: string;
 

@@ -143,7 +143,7 @@ export class SessionRunner {
   }
 
   /** airlock exec goes through the same policy as a tunnelled statement; a refusal is a 42501 result. */
-  private async judgeExec(sql: string, ctx: SessionContext): Promise<ExecOutcome | undefined> {
+  private async judgeExec(sql: string, ctx: SessionContext, call: GrpcClientCall): Promise<ExecOutcome | undefined> {
     if (!ctx.gate) return undefined;
     const verdict = await ctx.gate.judgeQuery(sql);
     if (verdict.action === 'allow') return undefined;
@@ -151,7 +151,21 @@ export class SessionRunner {
     let reviewId: number | undefined;
     if (verdict.action === 'deny') message = `airlock: ${verdict.reason}`;
     else {
-      const outcome = await ctx.gate.hold(verdict.hold, (notice) => ctx.logger.info(notice), ctx.signal);
+      // The caller waits on its Exec call: progress goes there, and its end (Ctrl-C) withdraws the hold.
+      const withdrawn = new AbortController();
+      const withdraw = () => withdrawn.abort();
+      ctx.signal.addEventListener('abort', withdraw, { once: true });
+      call.stream.resume(); // nothing comes this way but the end of the call
+      call.stream.once('close', withdraw);
+      call.stream.once('end', withdraw);
+      void call.status.then(withdraw);
+      const progress = (line: string) =>
+        call.write(toBinary(SessionRequestSchema, create(SessionRequestSchema, { frame: { case: 'execProgress', value: line } })));
+      const outcome = await ctx.gate.hold(verdict.hold, progress, withdrawn.signal).finally(() => {
+        ctx.signal.removeEventListener('abort', withdraw);
+        call.stream.off('close', withdraw);
+        call.stream.off('end', withdraw);
+      });
       if (outcome.released) return undefined;
       message = outcome.message;
       reviewId = outcome.reviewId;
@@ -167,7 +181,7 @@ export class SessionRunner {
     let outcome: ExecOutcome;
     try {
       if (!engine.exec) throw new EngineError('unsupported', `exec is not supported for ${ctx.target.type} connections; use airlock connect`);
-      const refusal = await this.judgeExec(order.execSql, ctx);
+      const refusal = await this.judgeExec(order.execSql, ctx, call);
       outcome = refusal ?? (await engine.exec(order.execSql, order.execMaxRows || 10_000, ctx));
     } catch (err) {
       const code = err instanceof EngineError ? ENGINE_ERROR_CODES[err.code] : ErrorCode.INTERNAL;

@@ -49,20 +49,24 @@ describe('GrpcRouter on node:http2', () => {
   it('answers grpc-js clients built from our service definitions (wire compatibility)', async () => {
     const Client = grpc.makeGenericClientConstructor(clientServiceDefinition, 'ClientService');
     const client = new Client(url.replace('http://', ''), grpc.credentials.createInsecure()) as unknown as {
-      exec(req: ExecRequest, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: ExecResponse) => void): void;
+      exec(req: ExecRequest, md: grpc.Metadata): grpc.ClientReadableStream<ExecResponse>;
       tunnel(md: grpc.Metadata): grpc.ClientDuplexStream<TunnelRequest, TunnelResponse>;
       close(): void;
     };
     const metadata = new grpc.Metadata();
     metadata.set('authorization', 'Bearer good');
-    const reply = await new Promise<ExecResponse>((resolve, reject) =>
-      client.exec(create(ExecRequestSchema, { sql: 'select 1' }), metadata, (err, res) => (err ? reject(err) : resolve(res!))),
-    );
-    expect(reply.sessionId).toBe('ran select 1');
+    const replies: ExecResponse[] = [];
+    const stream = client.exec(create(ExecRequestSchema, { sql: 'select 1' }), metadata);
+    stream.on('data', (m: ExecResponse) => replies.push(m));
+    await new Promise((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    expect(replies.map((r) => r.sessionId)).toEqual(['ran select 1']);
 
     const bad = new grpc.Metadata();
     bad.set('authorization', 'Bearer nope');
-    const error = await new Promise<grpc.ServiceError>((resolve) => client.exec(create(ExecRequestSchema, {}), bad, (err) => resolve(err!)));
+    const error = await new Promise<grpc.ServiceError>((resolve) => client.exec(create(ExecRequestSchema, {}), bad).on('error', resolve));
     expect(error.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(error.details).toBe('bad token: run airlock login');
 
