@@ -12,7 +12,7 @@ import { startTestCluster, TEST_ROLES } from '../data-agent/src/protocols/postgr
 import type { TestCluster } from '../data-agent/src/protocols/postgres/test-support/pg-cluster.js';
 import { runCli, spawnCli, freePort } from './support/index.js';
 import { addPostgresConnection, startStack } from './harness/stack.js';
-import type { Stack } from './harness/stack.js';
+import type { AgentProcess, Stack } from './harness/stack.js';
 
 const POLICY = `apiVersion: airlock/v1
 kind: Policy
@@ -42,6 +42,7 @@ let stack: Stack;
 let target: TestCluster;
 const homes: Record<string, string> = {};
 let alicePort: number;
+let agent: AgentProcess;
 
 async function userHome(name: string, groups: string[]): Promise<string> {
   const created = await stack.cliJson<{ token: string }>(['users', 'create', name, ...groups.flatMap((g) => ['--group', g])]);
@@ -85,7 +86,7 @@ beforeAll(async () => {
   await target.admin("INSERT INTO accounts SELECT g, 'owner ' || g FROM generate_series(1, 10) g");
   await target.admin(`GRANT ALL ON accounts TO ${TEST_ROLES.scram.user}`);
   stack = await startStack();
-  await addPostgresConnection(stack, { agent: 'vpc', connection: 'prod-db', target, role: TEST_ROLES.scram });
+  agent = await addPostgresConnection(stack, { agent: 'vpc', connection: 'prod-db', target, role: TEST_ROLES.scram });
   const policyFile = join(mkdtempSync(join(tmpdir(), 'airlock-policy-')), 'policy.yaml');
   writeFileSync(policyFile, POLICY);
   const applied = await stack.cli(['apply', '-f', policyFile]);
@@ -219,6 +220,21 @@ describe('a held statement', () => {
     expect((await again.c.query('select count(*)::int as n from accounts')).rows[0].n).toBe(8);
     await again.c.end();
   }, 120_000);
+
+  it('on an agent restart while held: the client gets a clear error and the review is cancelled', async () => {
+    const { c } = await aliceClient();
+    c.on('error', () => undefined);
+    const running = c.query('delete from accounts where id = 6').catch((e: Error) => e);
+    const id = await pendingReviewId();
+    await agent.restart();
+    expect(((await running) as pg.DatabaseError).message).toBe('airlock: the session was ended: the agent is stopping');
+    const review = await until('the review to be cancelled', async () => {
+      const r = JSON.parse((await as('bob', ['reviews', 'show', String(id), '--json'])).stdout) as { state: string; stateReason: string };
+      return r.state === 'cancelled' ? r : undefined;
+    }, 30_000);
+    expect(review.stateReason).toMatch(/session ended/);
+    expect((await target.admin('select count(*)::int as n from accounts where id = 6')).rows[0].n).toBe(1);
+  }, 60_000);
 
   it('records every verdict in the session', async () => {
     const sessions = await stack.cliJson<{ id: string; subject: string }[]>(['sessions', 'list', '--connection', 'prod-db']);

@@ -5,6 +5,7 @@ import { type CoreDependencies, CoreModule } from './common/core.module.js';
 import { ConnectionsModule } from './connections/connections.module.js';
 import { databaseModule } from './database/database.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
+import { GrantsModule } from './grants/grants.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { ReviewsModule } from './reviews/reviews.module.js';
 import { PoliciesModule } from './policies/policies.module.js';
@@ -27,6 +28,7 @@ export class AppModule {
         PoliciesModule,
         SessionsModule,
         ReviewsModule,
+        GrantsModule,
         MetricsModule,
         GatewayModule,
       ],

@@ -18,6 +18,8 @@ import { Reviews1764200000000 } from './migrations/1764200000000-reviews.js';
 import { StatementVerdicts1764200000001 } from './migrations/1764200000001-statement-verdicts.js';
 import { WebhookDeliveryEntity } from '../notifications/webhook-delivery.entity.js';
 import { WebhookDeliveries1764300000000 } from './migrations/1764300000000-webhook-deliveries.js';
+import { GrantEntity } from '../grants/grant.entity.js';
+import { AccessReviewsGrants1764300000001 } from './migrations/1764300000001-access-reviews-grants.js';
 
 export const ENTITIES = [
   ApiTokenEntity,
@@ -33,8 +35,9 @@ export const ENTITIES = [
   ReviewDecisionEntity,
   StatementApprovalEntity,
   WebhookDeliveryEntity,
+  GrantEntity,
 ];
-export const MIGRATIONS = [InitialSchema1764057600000, UsersPoliciesAudit1764144000000, Reviews1764200000000, StatementVerdicts1764200000001, WebhookDeliveries1764300000000];
+export const MIGRATIONS = [InitialSchema1764057600000, UsersPoliciesAudit1764144000000, Reviews1764200000000, StatementVerdicts1764200000001, WebhookDeliveries1764300000000, AccessReviewsGrants1764300000001];
 
 /** Real Postgres when DATABASE_URL is set, otherwise embedded PGlite on disk; the schema comes only from migrations. */
 export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {

@@ -4,16 +4,18 @@ import type { ReviewDecisionEntity, ReviewEntity } from './review.entity.js';
 
 export class ReviewView {
   @ApiProperty() id!: number;
+  @ApiProperty({ enum: ['statement', 'access'], description: 'A held statement, or a request for just-in-time access to the connection' }) kind!: string;
   @ApiProperty({ enum: ['pending', 'approved', 'rejected', 'expired', 'cancelled'] }) state!: string;
   @ApiProperty() connection!: string;
-  @ApiProperty({ format: 'uuid' }) sessionId!: string;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'Null for access reviews' }) sessionId!: string | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Access reviews: how long the grant lasts once approved' }) accessSeconds!: number | null;
   @ApiProperty({ example: 'user:alice' }) requester!: string;
-  @ApiProperty() statement!: string;
+  @ApiProperty({ description: 'Empty for access reviews' }) statement!: string;
   @ApiProperty({ type: [String] }) kinds!: string[];
   @ApiProperty({ type: [String] }) tables!: string[];
   @ApiProperty() policy!: string;
   @ApiProperty() policyVersion!: number;
-  @ApiProperty({ description: 'Why the statement needs review' }) reason!: string;
+  @ApiProperty({ description: 'Why the statement needs review, or the requester\'s reason for access' }) reason!: string;
   @ApiProperty({ type: [String] }) reviewers!: string[];
   @ApiProperty() approvals!: number;
   @ApiProperty() approvalsRequired!: number;
@@ -42,9 +44,11 @@ export class ReviewListView {
 export function toReviewView(review: ReviewEntity, decisions: ReviewDecisionEntity[] = []): ReviewView {
   return {
     id: review.id,
+    kind: review.kind,
     state: review.state,
     connection: review.connectionName,
     sessionId: review.sessionId,
+    accessSeconds: review.accessSeconds,
     requester: review.requester,
     statement: review.statement,
     kinds: review.kinds,

@@ -44,6 +44,14 @@ export class ReviewsController {
     return toReviewDetailView(await this.reviews.get(id));
   }
 
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @ApiOkResponse({ type: ReviewDetailView, description: 'Only the requester may cancel their own pending review' })
+  async cancel(@Param('id', ParseIntPipe) id: number, @CurrentPrincipal() principal: Principal): Promise<ReviewDetailView> {
+    await this.reviews.cancel(id, principal);
+    return toReviewDetailView(await this.reviews.get(id));
+  }
+
   @Post(':id/reject')
   @HttpCode(200)
   @ApiOkResponse({ type: ReviewDetailView })

@@ -1,10 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock.js';
-import { policySubjectsOf } from '../identity/principal.js';
-import { ConflictError, NotFoundError } from '../common/errors.js';
+import { formatDuration } from '../common/durations.js';
+import { type Principal, policySubjectsOf } from '../identity/principal.js';
+import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../common/errors.js';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import type { DecisionNotice } from '../agents/agent-link.js';
+import { ConnectionsService } from '../connections/connections.service.js';
+import { PoliciesService } from '../policies/policies.service.js';
 import { ReviewForbiddenError, ReviewRequestError } from './review.errors.js';
 import type { ReviewDecisionEntity, ReviewEntity } from './review.entity.js';
 import { assertTransition, outcomeOf, type ReviewState } from './review-state.js';
@@ -29,6 +33,14 @@ export interface HeldStatement {
   fingerprint: string;
 }
 
+/** `airlock request CONNECTION --for 30m --reason "..."`. */
+export interface AccessRequest {
+  requester: Principal;
+  connection: string;
+  forSeconds: number;
+  reason: string;
+}
+
 export interface Reviewer {
   subject: string;
   groups: readonly string[];
@@ -48,6 +60,8 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     private readonly reviews: ReviewsRepository,
     private readonly registry: AgentRegistry,
+    private readonly policies: PoliciesService,
+    private readonly connections: ConnectionsService,
     @Inject(REVIEW_SETTINGS_SOURCE) private readonly settings: ReviewSettingsSource,
     @Inject(REVIEW_AUDIT) private readonly audit: ReviewAudit,
     @Inject(REVIEW_LISTENERS) private readonly listeners: ReviewListener[],
@@ -90,6 +104,8 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
     }
     const review = await this.reviews.insert({
       ...held,
+      kind: 'statement',
+      accessSeconds: null,
       reviewers: settings.reviewers,
       approvalsRequired: settings.approvals,
       rejectOnAny: settings.rejectOnAny,
@@ -106,6 +122,60 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
     await this.audit.record(held.requester, 'review.created', review.id, { connection: held.connectionName, statement: held.statement, reason: held.reason });
     await this.notify(review);
     await this.tellListeners(review, 'created');
+  }
+
+  /**
+   * Just-in-time access: a pending access review run by the review settings of the (first) policy
+   * that asks for review on this connection. Approving it goes through the same approve/settle path
+   * as a statement review; a grants listener turns the approval into a grant.
+   */
+  async requestAccess(request: AccessRequest): Promise<ReviewEntity> {
+    const { requester, forSeconds } = request;
+    const connection = await this.connections.findByName(request.connection);
+    const access = await this.policies.accessFor(requester, { name: connection.name });
+    if (!access) throw new ForbiddenError(`no policy lets ${requester.subject} use connection "${connection.name}"`);
+    if (access.access === 'allow') throw new InvalidRequestError(`connection "${connection.name}" needs no approval for you: open sessions on it directly`);
+    const [policyName] = access.policies;
+    const [settings] = access.reviews;
+    if (!policyName || !settings) throw new ReviewRequestError(`no review settings for connection "${connection.name}"`);
+    if (forSeconds > access.maxDurationSeconds) {
+      throw new InvalidRequestError(
+        `you may ask for at most ${formatDuration(access.maxDurationSeconds)} of access to "${connection.name}" (accessDuration of ${access.policies.join(', ')}), not ${formatDuration(forSeconds)}`,
+      );
+    }
+    const now = this.clock.now();
+    const review = await this.reviews.insert({
+      kind: 'access',
+      requestId: `access-${randomUUID()}`,
+      agentId: null,
+      sessionId: null,
+      accessSeconds: forSeconds,
+      connectionName: connection.name,
+      requester: requester.subject,
+      statement: '',
+      kinds: [],
+      tables: [],
+      policyName,
+      policyVersion: (await this.policies.get(policyName)).version,
+      reason: request.reason,
+      fingerprint: '',
+      reviewers: [...settings.reviewers],
+      approvalsRequired: settings.approvals,
+      rejectOnAny: settings.rejectOnAny,
+      // "Approve for a while" is about repeating a statement; an access grant already has its duration.
+      approveForMaxSeconds: 0,
+      failFast: false,
+      state: 'pending',
+      stateReason: null,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + settings.timeoutSeconds * 1000),
+      decidedAt: null,
+      consumedAt: null,
+    });
+    this.logger.info('access review created', { reviewId: review.id, connection: connection.name, requester: requester.subject });
+    await this.audit.record(requester.subject, 'review.created', review.id, { kind: 'access', connection: connection.name, forSeconds, reason: request.reason });
+    await this.tellListeners(review, 'created');
+    return review;
   }
 
   async approve(id: number, reviewer: Reviewer, options: { forSeconds?: number; comment?: string }): Promise<ReviewEntity> {
@@ -131,6 +201,15 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
     }
     await this.audit.record(reviewer.subject, 'review.rejection', id, { reason });
     return this.settle(review);
+  }
+
+  /** The requester withdraws their own pending review (Ctrl-C while `airlock request` or `exec` waits). */
+  async cancel(id: number, requester: Principal): Promise<ReviewEntity> {
+    const review = await this.reviews.findById(id);
+    if (!review) throw new NotFoundError(`review ${id} does not exist`);
+    if (!sameSubject(review.requester, requester.subject)) throw new ReviewForbiddenError(`you cannot cancel review ${id}: only ${review.requester}, who asked, may`);
+    if (review.state !== 'pending') throw new ConflictError(`review ${id} is already ${review.state}`);
+    return (await this.move(review, 'cancelled', 'cancelled by the requester', requester.subject)) ?? (await this.reviews.findById(id))!;
   }
 
   /** The agent withdrew the request (client gone, session killed) or the requester pressed Ctrl-C. */
@@ -170,7 +249,9 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
     if (!review) throw new NotFoundError(`review ${id} does not exist`);
     if (review.state !== 'pending') throw new ConflictError(`review ${id} is already ${review.state}`);
     if (review.expiresAt.getTime() <= this.clock.now().getTime()) throw new ConflictError(`review ${id} is already expired`);
-    if (policySubjectsOf({ subject: review.requester, groups: [] })[0] === policySubjectsOf(reviewer)[0]) throw new ReviewForbiddenError(`you cannot decide review ${id}: you sent the statement`);
+    if (sameSubject(review.requester, reviewer.subject)) {
+      throw new ReviewForbiddenError(`you cannot decide review ${id}: ${review.kind === 'access' ? 'you asked for this access' : 'you sent the statement'}`);
+    }
     if (!mayReview(review.reviewers, reviewer)) {
       throw new ReviewForbiddenError(`you cannot decide review ${id}: it is for ${review.reviewers.join(', ')}`);
     }
@@ -240,7 +321,9 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
     };
   }
 
+  /** Tells the agent holding a statement; access reviews have no agent to tell. */
   private async notify(review: ReviewEntity): Promise<void> {
+    if (review.agentId === null) return;
     this.notifyAll(review.agentId, await this.noticeFor(review));
   }
 
@@ -251,6 +334,11 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
 
 function baseNotice(requestId: string, reviewId: number, state: DecisionNotice['state']): DecisionNotice {
   return { requestId, reviewId, state, approvals: 0, approvalsRequired: 0, reason: '', decidedBy: [], failFast: false };
+}
+
+/** Whether two subjects name the same person, the way policies name them (`bootstrap-admin` is `user:bootstrap-admin`). */
+function sameSubject(a: string, b: string): boolean {
+  return policySubjectsOf({ subject: a, groups: [] })[0] === policySubjectsOf({ subject: b, groups: [] })[0];
 }
 
 /** A reviewer matches by the same subjects policies use (user:NAME, group:NAME, ...). */

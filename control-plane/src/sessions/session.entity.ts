@@ -48,4 +48,8 @@ export class SessionEntity {
 
   @Column({ name: 'error_message', type: 'text', nullable: true })
   errorMessage!: string | null;
+
+  /** The just-in-time grant the session was opened under; revoking or expiring it kills the session. */
+  @Column({ name: 'grant_id', type: 'integer', nullable: true })
+  grantId!: number | null;
 }

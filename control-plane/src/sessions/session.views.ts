@@ -21,6 +21,7 @@ export class SessionView {
   @ApiProperty() bytesFromClient!: number;
   @ApiProperty() bytesToClient!: number;
   @ApiProperty({ type: SessionErrorView, nullable: true }) error!: SessionErrorView | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'The just-in-time grant it was opened under' }) grantId!: number | null;
 }
 
 export class StatementErrorView {
@@ -65,6 +66,7 @@ export function toSessionView(s: SessionEntity): SessionView {
     bytesFromClient: s.bytesFromClient,
     bytesToClient: s.bytesToClient,
     error: s.errorCode === null ? null : { code: s.errorCode, message: s.errorMessage ?? '' },
+    grantId: s.grantId,
   };
 }
 

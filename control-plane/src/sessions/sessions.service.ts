@@ -14,6 +14,8 @@ export interface OpenSessionRequest {
   subject: string;
   mode: SessionMode;
   clientAddress?: string | null;
+  /** Where a policy says `access: review`: the grant that let the subject in. */
+  grantId?: number | null;
 }
 
 /** One statement as the agent recorded it. */
@@ -82,6 +84,7 @@ export class SessionsService implements OnApplicationBootstrap {
       bytesToClient: 0,
       errorCode: null,
       errorMessage: null,
+      grantId: request.grantId ?? null,
     });
     this.logger.info('session opening', { sessionId: session.id, connectionName: session.connectionName, agentId: session.agentId });
     return session;

@@ -132,3 +132,10 @@ export class EngineError extends Error {
     this.name = 'EngineError';
   }
 }
+
+/** What the client is told when a session is ended from our side; the reason is the one given to abort(). */
+export function endedMessage(signal: AbortSignal, what: 'session' | 'exec' = 'session'): string {
+  const reason = signal.reason;
+  if (reason instanceof Error && reason.name !== 'AbortError' && reason.message) return `airlock: the ${what} was ended: ${reason.message}`;
+  return `airlock: the ${what} was ended (killed by airlock)`;
+}

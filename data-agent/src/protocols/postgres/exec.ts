@@ -4,6 +4,7 @@
  * target that cannot be reached or logged into throws.
  */
 import { EngineError, type ExecOutcome, type ExecResultSet, type SessionContext } from '../engine.js';
+import { endedMessage } from '../engine.js';
 import { BackendScanner, type BackendMessage } from './backend-scanner.js';
 import * as ser from './serializer.js';
 import { systemClock, type TrackerClock } from './statement-tracker.js';
@@ -52,7 +53,7 @@ async function loginForExec(ctx: SessionContext, options: ExecOptions): Promise<
       timeoutMs: options.loginTimeoutMs,
     });
   } catch (err) {
-    if (ctx.signal.aborted) throw new EngineError('killed', 'airlock: the exec was ended (killed by airlock)');
+    if (ctx.signal.aborted) throw new EngineError('killed', endedMessage(ctx.signal, 'exec'));
     const e = err instanceof UpstreamError ? err : new UpstreamError('protocol', (err as Error).message, '08P01');
     throw new EngineError('target_unreachable', e.kind === 'unreachable'
       ? `airlock: cannot reach target "${target.name}" at ${target.host}:${target.port}: ${e.detail}`
@@ -130,7 +131,7 @@ function runQuery(conn: UpstreamConnection, sql: string, maxRows: number, signal
     const onClose = () => finish(new EngineError('target_unreachable', 'airlock: the connection to the target was lost during exec'));
     const onAbort = () => {
       socket.destroy();
-      finish(new EngineError('killed', 'airlock: the exec was ended (killed by airlock)'));
+      finish(new EngineError('killed', endedMessage(signal, 'exec')));
     };
     socket.on('data', onData);
     socket.once('close', onClose);

@@ -8,6 +8,7 @@ import type net from 'node:net';
 import { finished, type Duplex } from 'node:stream';
 import type { EngineLogger, SessionSummary, StatementGate } from '../engine.js';
 import { GatedForwarder } from './gated-forwarder.js';
+import { endedMessage } from '../engine.js';
 import { BackendScanner } from './backend-scanner.js';
 import type { FrontendFrame, FrontendParser } from './frontend-parser.js';
 import { errorResponse, terminate } from './serializer.js';
@@ -60,7 +61,7 @@ export class Relay {
   /** Relays until both sides are closed. `leftover` is server bytes read during login. */
   run(pipelined: FrontendFrame[], leftover: Buffer, signal: AbortSignal): Promise<RelayError | undefined> {
     return new Promise((resolve) => {
-      const kill = () => this.kill();
+      const kill = () => this.kill(signal);
       if (this.options.gate) this.gated = this.createGatedForwarder(this.options.gate, signal);
       this.whenBothClosed(() => {
         signal.removeEventListener('abort', kill);
@@ -228,9 +229,9 @@ export class Relay {
     this.upstream.destroy();
   }
 
-  private kill(): void {
+  private kill(signal: AbortSignal): void {
     if (this.stopped) return;
-    this.endWithError('killed', '57P01', 'airlock: the session was ended (killed by airlock)');
+    this.endWithError('killed', '57P01', endedMessage(signal));
     this.upstream.destroy();
   }
 

@@ -5,6 +5,7 @@
  */
 import { finished, type Duplex } from 'node:stream';
 import type { SessionContext, SessionSummary } from '../engine.js';
+import { endedMessage } from '../engine.js';
 import { cancelRegistry as defaultCancelRegistry, type CancelRegistry } from './cancel-registry.js';
 import { clientStartupParams, readClientStartup } from './client-startup.js';
 import { FrontendParser, type FrontendFrame, type FrontendParserOptions } from './frontend-parser.js';
@@ -59,7 +60,7 @@ export class PostgresSession {
     const startup = await readClientStartup(this.client, this.parser, (n) => (this.bytesFromClient += n), this.ctx.signal);
     switch (startup.kind) {
       case 'closed':
-        if (this.ctx.signal.aborted) this.error = { code: 'killed', message: 'airlock: the session was ended (killed by airlock)' };
+        if (this.ctx.signal.aborted) this.error = { code: 'killed', message: endedMessage(this.ctx.signal) };
         this.client.destroy();
         return;
       case 'violation':
@@ -85,7 +86,7 @@ export class PostgresSession {
       });
     } catch (err) {
       if (this.ctx.signal.aborted) {
-        await this.refuse('killed', '57P01', 'airlock: the session was ended (killed by airlock)');
+        await this.refuse('killed', '57P01', endedMessage(this.ctx.signal));
         return undefined;
       }
       const e = err instanceof UpstreamError ? err : new UpstreamError('protocol', (err as Error).message, '08P01');

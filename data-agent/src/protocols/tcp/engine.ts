@@ -2,6 +2,7 @@
 import net from 'node:net';
 import { pipeline, Transform, type Duplex } from 'node:stream';
 import type { ProtocolEngine, SessionContext, SessionSummary } from '../engine.js';
+import { endedMessage } from '../engine.js';
 
 export interface TcpEngineOptions {
   connectTimeoutMs?: number;
@@ -25,7 +26,7 @@ export class TcpEngine implements ProtocolEngine {
         bytesFromClient: 0,
         bytesToClient: 0,
         error: killed
-          ? { code: 'killed', message: 'airlock: the session was ended (killed by airlock)' }
+          ? { code: 'killed', message: endedMessage(ctx.signal) }
           : { code: 'target_unreachable', message: `airlock: cannot reach target "${target.name}" at ${target.host}:${target.port}: ${(err as Error).message}` },
       };
     }
@@ -71,7 +72,7 @@ function relay(client: Duplex, upstream: net.Socket, ctx: SessionContext): Promi
     let open = 2;
     let failure: Error | undefined;
     const onAbort = () => {
-      summary.error = { code: 'killed', message: 'airlock: the session was ended (killed by airlock)' };
+      summary.error = { code: 'killed', message: endedMessage(ctx.signal) };
       client.destroy();
       upstream.destroy();
     };
