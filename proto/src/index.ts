@@ -7,6 +7,6 @@ export * from './wire/grpc-frame.js';
 export * from './wire/grpc-status.js';
 export * from './wire/data-frame.js';
 export * from './wire/message-reader.js';
-export * from './wire/data-duplex.js';
+export * from './wire/resumable-stream.js';
 export * from './wire/h2-server.js';
 export * from './wire/h2-client.js';

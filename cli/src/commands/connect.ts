@@ -32,6 +32,7 @@ export function registerConnect(program: Command): void {
       const channel = channelFor(profile);
       const listener = new LocalListener(channel, name, {
         onSessionError: (message) => process.stderr.write(`airlock: ${message}\n`),
+        onSessionResumed: (sessionId) => process.stderr.write(`airlock: session ${sessionId} resumed after the control plane came back\n`),
       });
       const port = await listenOnPreferredPort(listener, options.port, PREFERRED_PORTS[connection.type]);
       // One line, so a script can read it as soon as it appears while the listener keeps running.

@@ -5,9 +5,13 @@ import { addJsonOption, emit, humanAge, NONE, renderDetails, renderTable, type J
 /** A review as the control plane sends it. */
 export interface Review {
   id: number;
+  /** `access` reviews ask for just-in-time access (no session, no statement); absent from older control planes. */
+  kind?: 'statement' | 'access';
   state: string;
   connection: string;
-  sessionId: string;
+  sessionId: string | null;
+  /** Access reviews: how long the grant lasts once approved. */
+  accessSeconds?: number | null;
   requester: string;
   statement: string;
   kinds: string[];
@@ -82,6 +86,23 @@ export function registerReviews(program: Command): void {
   });
 }
 
+/** How an access review reads where a statement would: `access for 30m: INC-42 stuck refunds`. */
+export function accessSummary(r: Pick<Review, 'accessSeconds' | 'reason'>): string {
+  return `access for ${formatSeconds(r.accessSeconds ?? 0)}: ${r.reason}`;
+}
+
+/** 5400 → 1h30m (the control plane's own format). */
+export function formatSeconds(seconds: number): string {
+  let rest = seconds;
+  let out = '';
+  for (const [unit, size] of Object.entries(UNITS).reverse()) {
+    const amount = Math.floor(rest / size);
+    rest -= amount * size;
+    if (amount > 0) out += `${amount}${unit}`;
+  }
+  return out || '0s';
+}
+
 function renderReviews(list: Review[]): string {
   if (list.length === 0) return 'No reviews.';
   return renderTable(list, [
@@ -91,7 +112,7 @@ function renderReviews(list: Review[]): string {
     { header: 'REQUESTER', value: (r) => r.requester },
     { header: 'APPROVALS', value: (r) => `${r.approvals}/${r.approvalsRequired}` },
     { header: 'AGE', value: (r) => humanAge(r.createdAt) },
-    { header: 'STATEMENT', value: (r) => r.statement, flex: true },
+    { header: 'STATEMENT', value: (r) => (r.kind === 'access' ? accessSummary(r) : r.statement), flex: true },
   ]);
 }
 
@@ -102,12 +123,12 @@ function renderReview(r: Review): string {
     ['Connection', r.connection],
     ['Requester', r.requester],
     ['Policy', `${r.policy} (version ${r.policyVersion})`],
-    ['Why', r.reason],
+    ['Why', r.kind === 'access' ? undefined : r.reason],
     ['Touches', [...r.kinds, ...r.tables].join(', ') || NONE],
     ['Reviewers', r.reviewers.join(', ')],
     ['Approvals', `${r.approvals} of ${r.approvalsRequired}`],
     ['Expires', r.state === 'pending' ? r.expiresAt : undefined],
   ]);
   const decisions = (r.decisions ?? []).map((d) => `  ${d.decision === 'approve' ? 'approved' : 'rejected'} by ${d.reviewer}${d.forSeconds ? ` for ${d.forSeconds}s` : ''}${d.comment ? `: ${d.comment}` : ''}`);
-  return `${details}\n\n${r.statement}${decisions.length ? `\n\nDecisions:\n${decisions.join('\n')}` : ''}`;
+  return `${details}\n\n${r.kind === 'access' ? accessSummary(r) : r.statement}${decisions.length ? `\n\nDecisions:\n${decisions.join('\n')}` : ''}`;
 }

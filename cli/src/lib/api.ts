@@ -180,6 +180,20 @@ export interface ListSessionsQuery {
   connection?: string;
 }
 
+/** A just-in-time grant (grants/grant.views.ts): an approved access review, in force until it expires or is revoked. */
+export interface Grant {
+  id: number;
+  subject: string;
+  connection: string;
+  reviewId: number;
+  policy: string;
+  state: 'active' | 'revoked' | 'expired';
+  startsAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  revokedBy: string | null;
+}
+
 /** A request body sent as it is (e.g. a YAML document), not as JSON. */
 export class RawBody {
   constructor(
@@ -289,6 +303,15 @@ export class ApiClient {
 
   getSession(id: string): Promise<SessionDetail> {
     return this.request('GET', `/v1/sessions/${encodeURIComponent(id)}`);
+  }
+
+  /** Grants newest first: the caller's own, or everyone's for an admin; `active` keeps those in force now. */
+  listGrants(active: boolean): Promise<Grant[]> {
+    return this.request<{ grants: Grant[] }>('GET', `/v1/grants${active ? '?active=true' : ''}`).then((r) => r.grants);
+  }
+
+  revokeGrant(id: string): Promise<Grant> {
+    return this.request('DELETE', `/v1/grants/${encodeURIComponent(id)}`);
   }
 
   /**

@@ -14,12 +14,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeProblems, parsePolicyDocument, type PolicySpec } from '@airlock/control-plane/policy-document';
+import { FakeAccess } from './fake-access.js';
 
 /** Admins (identity/api-token.entity.ts roles: admin, user). */
 export const ALICE = { token: 'alk_admin_AliceAliceAliceAliceAliceAlice0', subject: 'alice@example.com', role: 'admin', groups: [] as string[] };
 export const BOB = { token: 'alk_admin_BobBobBobBobBobBobBobBobBobBob00', subject: 'bob@example.com', role: 'admin', groups: [] as string[] };
 /** A local user: not an admin (identity/users.service.ts). */
 export const CAROL = { token: 'alk_user_CarolCarolCarolCarolCarolCaro', subject: 'user:carol', role: 'user', groups: ['engineers'] };
+/** Local users in group dba: they review access requests (fake-access.ts). */
+export const DORA = { token: 'alk_user_DoraDoraDoraDoraDoraDoraDoraD', subject: 'user:dora', role: 'user', groups: ['dba'] };
+export const ED = { token: 'alk_user_EdEdEdEdEdEdEdEdEdEdEdEdEdEdE', subject: 'user:ed', role: 'user', groups: ['dba'] };
 
 /** The token every `POST /v1/users` hands out (real ones are `alk_user_` + 32 random base62). */
 export const USER_TOKEN = 'alk_user_9Xk2mP7qRt4Lw8Zn3Vb6Yc1Hd5Jf0gAs';
@@ -231,7 +235,11 @@ export class FakeControlPlane {
   private server: Server | undefined;
   private nextId = 100;
   /** Tokens the fake accepts: the fixed ones, plus one per user created (deleting the user revokes it). */
-  private readonly tokens = new Map<string, Caller & { user?: string }>([ALICE, BOB, CAROL].map(({ token, ...caller }) => [token, { ...caller, user: caller.role === 'user' ? 'carol' : undefined }]));
+  private readonly tokens = new Map<string, Caller & { user?: string }>(
+    [ALICE, BOB, CAROL, DORA, ED].map(({ token, ...caller }) => [token, { ...caller, user: caller.role === 'user' ? caller.subject.replace(/^user:/, '') : undefined }]),
+  );
+  /** Access reviews and grants (fake-access.ts); tests decide reviews through it as another person would. */
+  readonly access = new FakeAccess((name) => this.connections.some((c) => c.name === name));
   private readonly routes: Route[] = [
     { method: 'GET', pattern: /^\/v1\/whoami$/, handle: (_, { user }) => [200, user] },
     { method: 'GET', pattern: /^\/v1\/agents$/, handle: () => [200, { agents: this.agents }], adminOnly: 'manage agents' },
@@ -251,6 +259,13 @@ export class FakeControlPlane {
     { method: 'GET', pattern: /^\/v1\/policies\/([^/]+)$/, handle: (m) => this.getPolicy(m[1]) },
     { method: 'GET', pattern: /^\/v1\/policies\/([^/]+)\/versions$/, handle: (m) => this.policyVersions(m[1]) },
     { method: 'DELETE', pattern: /^\/v1\/policies\/([^/]+)$/, handle: (m) => this.deletePolicy(m[1]), adminOnly: 'delete policies' },
+    { method: 'POST', pattern: /^\/v1\/access-requests$/, handle: (_, { body, user }) => this.access.request(body, user) },
+    { method: 'GET', pattern: /^\/v1\/reviews\/(\d+)$/, handle: (m) => this.access.get(Number(m[1])) },
+    { method: 'POST', pattern: /^\/v1\/reviews\/(\d+)\/approve$/, handle: (m, { user }) => this.access.approve(Number(m[1]), user) },
+    { method: 'POST', pattern: /^\/v1\/reviews\/(\d+)\/reject$/, handle: (m, { body, user }) => this.access.reject(Number(m[1]), user, String(body.reason ?? '')) },
+    { method: 'POST', pattern: /^\/v1\/reviews\/(\d+)\/cancel$/, handle: (m, { user }) => this.access.cancel(Number(m[1]), user) },
+    { method: 'GET', pattern: /^\/v1\/grants$/, handle: (_, { url, user }) => this.access.list(url, user) },
+    { method: 'DELETE', pattern: /^\/v1\/grants\/(\d+)$/, handle: (m, { user }) => this.access.revoke(Number(m[1]), user) },
   ];
 
   get url(): string {

@@ -1,11 +1,19 @@
 import net from 'node:net';
 import type { GrpcChannel } from '@airlock/proto';
-import { openTunnel } from './tunnel.js';
+import { GrpcCallError, GrpcStatus } from '@airlock/proto';
+import { openTunnel, resumeTunnel, type OpenTunnel } from './tunnel.js';
+
+/** How long a cut tunnel keeps trying to resume (a control-plane restart) before giving up. */
+const RESUME_FOR_MS = 60_000;
+/** Answers that mean the session cannot come back: stop trying. */
+const FINAL = new Set<number>([GrpcStatus.NOT_FOUND, GrpcStatus.FAILED_PRECONDITION, GrpcStatus.PERMISSION_DENIED, GrpcStatus.UNAUTHENTICATED]);
 
 export interface LocalListenerEvents {
   onSessionOpened?: (sessionId: string, peer: string) => void;
   /** One readable line per failed or abnormally ended local connection. */
   onSessionError: (message: string) => void;
+  /** One readable line when a cut tunnel was resumed. */
+  onSessionResumed?: (sessionId: string) => void;
 }
 
 /**
@@ -41,6 +49,28 @@ export class LocalListener {
     });
   }
 
+  /** Keeps the local connection open while the tunnel is re-attached; the client sees nothing but a pause. */
+  private async resume(tunnel: OpenTunnel): Promise<void> {
+    const deadline = Date.now() + RESUME_FOR_MS;
+    let delay = 200;
+    while (!tunnel.stream.destroyed && !tunnel.stream.attached) {
+      try {
+        await resumeTunnel(this.channel, this.connection, tunnel);
+        this.events.onSessionResumed?.(tunnel.sessionId);
+        return;
+      } catch (error) {
+        const final = error instanceof GrpcCallError && FINAL.has(error.code);
+        if (final || Date.now() > deadline) {
+          this.events.onSessionError(`session ${tunnel.sessionId} could not be resumed: ${(error as Error).message}`);
+          tunnel.stream.destroy(new Error('the session could not be resumed'));
+          return;
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
+  }
+
   private async serve(socket: net.Socket): Promise<void> {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
@@ -58,6 +88,7 @@ export class LocalListener {
     }
     this.events.onSessionOpened?.(tunnel.sessionId, peer);
     const { stream } = tunnel;
+    stream.on('detached', () => void this.resume(tunnel));
     stream.on('error', (error) => {
       this.events.onSessionError(`session ${tunnel.sessionId} failed: ${error.message}`);
       socket.destroy();

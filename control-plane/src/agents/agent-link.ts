@@ -25,6 +25,8 @@ export interface OpenSessionOrder {
   readonly subject: string;
   /** The rules the agent enforces for this session, compiled for its subject and connection. */
   readonly policy: SessionPolicyPlain;
+  /** Re-attach a live session whose stream was cut; the client has received this many data bytes. */
+  readonly resume?: { peerReceivedBytes: number };
 }
 
 /** A review's state, pushed to the agent holding the statement. */

@@ -72,6 +72,8 @@ class GrpcAgentLink implements AgentLink {
           execMaxRows: order.execMaxRows ?? 0,
           subject: order.subject,
           policy: order.policy,
+          resume: order.resume !== undefined,
+          peerReceivedBytes: BigInt(order.resume?.peerReceivedBytes ?? 0),
           connection: {
             name: c.name,
             type: c.type === 'tcp' ? ConnectionType.TCP : ConnectionType.POSTGRES,

@@ -18,7 +18,7 @@ export class AgentSessionHandler {
     const attach = first ? fromBinary(SessionRequestSchema, first).frame : undefined;
     if (attach?.case !== 'attach') return call.finish(GrpcStatus.INVALID_ARGUMENT, 'a session stream must start with attach');
     // From here the waiting tunnel or exec call owns this stream.
-    if (!this.broker.attach(attach.value.sessionId, agent.id, call)) {
+    if (!this.broker.attach(attach.value.sessionId, agent.id, call, Number(attach.value.receivedBytes))) {
       call.finish(GrpcStatus.NOT_FOUND, `no session ${attach.value.sessionId} is waiting for this agent`);
     }
   };

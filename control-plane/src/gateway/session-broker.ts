@@ -8,9 +8,15 @@ export class SessionAttachError extends Error {
   }
 }
 
+/** The agent's session stream, and what it says it has already received (non-zero on a resume). */
+export interface AttachedStream {
+  call: GrpcServerCall;
+  receivedBytes: number;
+}
+
 interface PendingAttach {
   agentId: string;
-  resolve: (call: GrpcServerCall) => void;
+  resolve: (attached: AttachedStream) => void;
   reject: (error: SessionAttachError) => void;
   timer: NodeJS.Timeout;
 }
@@ -23,7 +29,7 @@ interface PendingAttach {
 export class SessionBroker {
   private readonly pending = new Map<string, PendingAttach>();
 
-  expect(sessionId: string, agentId: string, timeoutMs: number, onTimeout: () => SessionAttachError): Promise<GrpcServerCall> {
+  expect(sessionId: string, agentId: string, timeoutMs: number, onTimeout: () => SessionAttachError): Promise<AttachedStream> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(sessionId);
@@ -34,11 +40,11 @@ export class SessionBroker {
   }
 
   /** Returns false when nobody waits for this session or it belongs to another agent. */
-  attach(sessionId: string, agentId: string, call: GrpcServerCall): boolean {
+  attach(sessionId: string, agentId: string, call: GrpcServerCall, receivedBytes = 0): boolean {
     const waiting = this.pending.get(sessionId);
     if (!waiting || waiting.agentId !== agentId) return false;
     this.settle(sessionId, waiting);
-    waiting.resolve(call);
+    waiting.resolve({ call, receivedBytes });
     return true;
   }
 

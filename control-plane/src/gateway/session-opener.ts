@@ -7,6 +7,8 @@ import { AgentRegistry } from '../agents/agent-registry.js';
 import { AgentsService } from '../agents/agents.service.js';
 import type { ConnectionEntity } from '../connections/connection.entity.js';
 import { ConnectionsService } from '../connections/connections.service.js';
+import type { GrantEntity } from '../grants/grant.entity.js';
+import { GrantsService } from '../grants/grants.service.js';
 import type { SessionEntity } from '../sessions/session.entity.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { Principal } from '../identity/principal.js';
@@ -44,12 +46,14 @@ export class SessionOpener {
     private readonly sessions: SessionsService,
     private readonly broker: SessionBroker,
     private readonly policies: PoliciesService,
+    private readonly grants: GrantsService,
     @Inject(LOGGER) private readonly logger: StructuredLogger,
   ) {}
 
   async open(request: SessionRequest): Promise<OpenedSession> {
     const connection = await this.findConnection(request.connectionName);
     const policy = await this.policyFor(request.principal, connection);
+    const grant = await this.grantFor(request.principal, connection);
     const link = this.registry.get(connection.agentId);
     if (!link) {
       const agent = await this.agents.findById(connection.agentId);
@@ -64,6 +68,7 @@ export class SessionOpener {
       subject: request.principal.subject,
       mode: request.mode,
       clientAddress: request.clientAddress,
+      grantId: grant?.id ?? null,
     });
     const attached = this.broker.expect(
       session.id,
@@ -81,7 +86,7 @@ export class SessionOpener {
       policy,
     });
     try {
-      const agentCall = await attached;
+      const { call: agentCall } = await attached;
       await this.sessions.markOpen(session.id);
       return { session, connection, agentCall };
     } catch (error) {
@@ -99,6 +104,23 @@ export class SessionOpener {
       throw new GrpcCallError(GrpcStatus.PERMISSION_DENIED, `no policy lets ${principal.subject} use connection "${connection.name}"`);
     }
     return policy;
+  }
+
+  /**
+   * Where a policy says `access: review`, only an approved, unexpired, unrevoked grant lets the
+   * principal in; the session remembers it, so ending the grant ends the session.
+   */
+  private async grantFor(principal: Principal, connection: ConnectionEntity): Promise<GrantEntity | null> {
+    const access = await this.policies.accessFor(principal, { name: connection.name });
+    if (access?.access !== 'review') return null;
+    const grant = await this.grants.activeFor(principal.subject, connection.name);
+    if (!grant) {
+      throw new GrpcCallError(
+        GrpcStatus.PERMISSION_DENIED,
+        `connection "${connection.name}" needs approved access: airlock request ${connection.name} --for 30m --reason "..."`,
+      );
+    }
+    return grant;
   }
 
   private async findConnection(name: string): Promise<ConnectionEntity> {

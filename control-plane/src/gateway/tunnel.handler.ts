@@ -7,6 +7,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { ClientAuthenticator } from './client-authenticator.js';
 import { SessionOpener } from './session-opener.js';
+import { SessionResumer } from './session-resumer.js';
 import { splice } from './splice.js';
 
 /** Serves ClientService.Tunnel: one local TCP connection of the CLI, spliced to an agent session. */
@@ -15,6 +16,7 @@ export class TunnelHandler {
   constructor(
     private readonly auth: ClientAuthenticator,
     private readonly opener: SessionOpener,
+    private readonly resumer: SessionResumer,
     private readonly sessions: SessionsService,
     private readonly metrics: MetricsService,
     @Inject(LOGGER) private readonly logger: StructuredLogger,
@@ -26,19 +28,23 @@ export class TunnelHandler {
       const first = await call.reader.readOne().catch(() => undefined);
       const open = first ? fromBinary(TunnelRequestSchema, first).frame : undefined;
       if (open?.case !== 'open') throw new GrpcCallError(GrpcStatus.INVALID_ARGUMENT, 'a tunnel must start with open');
-      const opened = await this.opener.open({
-        connectionName: open.value.connection,
-        principal,
-        mode: 'tunnel',
-        clientAddress: open.value.clientAddress || call.peerAddress(),
-      });
+      const resumed = open.value.resumeSessionId
+        ? await this.resumer.resume({ sessionId: open.value.resumeSessionId, principal, clientReceivedBytes: Number(open.value.receivedBytes) })
+        : undefined;
+      const opened = resumed ?? await this.opener.open({
+            connectionName: open.value.connection,
+            principal,
+            mode: 'tunnel',
+            clientAddress: open.value.clientAddress || call.peerAddress(),
+          });
+      const peerReceivedBytes = BigInt(resumed?.agentReceivedBytes ?? 0);
       call.write(
         toBinary(
           TunnelResponseSchema,
           create(TunnelResponseSchema, {
             frame: {
               case: 'opened',
-              value: { sessionId: opened.session.id, type: opened.connection.type === 'tcp' ? ConnectionType.TCP : ConnectionType.POSTGRES },
+              value: { sessionId: opened.session.id, type: opened.connection.type === 'tcp' ? ConnectionType.TCP : ConnectionType.POSTGRES, peerReceivedBytes },
             },
           }),
         ),

@@ -1,14 +1,17 @@
-import type { ReviewEntity } from '../reviews/review.entity.js';
+import type { ReviewEntity, ReviewKind } from '../reviews/review.entity.js';
 import type { ReviewState } from '../reviews/review-state.js';
 import type { WebhookEventType } from './webhook-delivery.entity.js';
 
 /** The review as a webhook receiver sees it (the REST view's fields minus internals such as session ids). */
 export interface WebhookReview {
   id: number;
+  /** A held statement, or a request for just-in-time access (then `statement` is empty and `accessSeconds` is set). */
+  kind: ReviewKind;
   state: ReviewState;
   connection: string;
   requester: string;
   statement: string;
+  accessSeconds: number | null;
   reason: string;
   reviewers: string[];
   approvals: number;
@@ -35,10 +38,12 @@ export function webhookPayload(id: string, type: WebhookEventType, occurredAt: D
     occurredAt: occurredAt.toISOString(),
     review: {
       id: review.id,
+      kind: review.kind,
       state: review.state,
       connection: review.connectionName,
       requester: review.requester,
       statement: review.statement,
+      accessSeconds: review.accessSeconds,
       reason: review.reason,
       reviewers: review.reviewers,
       approvals,

@@ -204,9 +204,11 @@ describe('reviews over HTTP and through the service the gateway calls', () => {
     expect(shown).toMatchObject({ status: 200 });
     expect(shown.body).toEqual({
       id,
+      kind: 'statement',
       state: 'pending',
       connection: 'prod-eu',
       sessionId: eu.session.id,
+      accessSeconds: null,
       requester: 'user:alice',
       statement: 'DELETE FROM public.orders WHERE id = 42',
       kinds: ['delete'],

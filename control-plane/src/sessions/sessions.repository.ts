@@ -21,6 +21,9 @@ const INSERT_EVENTS = `
   SELECT * FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::bigint[],
                        $8::text[], $9::text[], $10::text[], $11::text[], $12::integer[])`;
 
+/** The error code of sessions a control-plane restart closed: only those may be resumed. */
+export const RESTARTED = 'control_plane_restarted';
+
 const LIVE_STATUSES: SessionStatus[] = ['opening', 'open'];
 
 @Injectable()
@@ -55,6 +58,17 @@ export class SessionsRepository {
   async markOpenIfOpening(id: string): Promise<boolean> {
     const result = await this.sessions.update({ id, status: 'opening' }, { status: 'open' });
     return (result.affected ?? 0) === 1;
+  }
+
+  /** A session a restart closed, or one still live, becomes open again (its tunnel was resumed). */
+  async reopenIfResumable(id: string): Promise<boolean> {
+    const live = await this.sessions.update({ id, status: In(LIVE_STATUSES) }, { status: 'open' });
+    if ((live.affected ?? 0) === 1) return true;
+    const restarted = await this.sessions.update(
+      { id, errorCode: RESTARTED },
+      { status: 'open', endedAt: null, errorCode: null, errorMessage: null },
+    );
+    return (restarted.affected ?? 0) === 1;
   }
 
   /** Ends a live session; false if it was not live (already ended, or unknown). */

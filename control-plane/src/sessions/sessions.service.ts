@@ -6,7 +6,7 @@ import { LOGGER, type StructuredLogger } from '../common/logger.js';
 import type { ConnectionEntity } from '../connections/connection.entity.js';
 import type { SessionEventEntity } from './session-event.entity.js';
 import type { SessionEntity, SessionMode } from './session.entity.js';
-import { type SessionEnding, SessionsRepository } from './sessions.repository.js';
+import { RESTARTED, type SessionEnding, SessionsRepository } from './sessions.repository.js';
 
 export interface OpenSessionRequest {
   connection: Pick<ConnectionEntity, 'id' | 'name'>;
@@ -62,7 +62,7 @@ export class SessionsService implements OnApplicationBootstrap {
     const closed = await this.sessions.endAllLive({
       status: 'closed',
       endedAt: this.clock.now(),
-      errorCode: 'control_plane_restarted',
+      errorCode: RESTARTED,
       errorMessage: 'control plane restarted',
     });
     if (closed > 0) this.logger.warn('closed sessions left open by a previous process', { count: closed });
@@ -88,6 +88,11 @@ export class SessionsService implements OnApplicationBootstrap {
     });
     this.logger.info('session opening', { sessionId: session.id, connectionName: session.connectionName, agentId: session.agentId });
     return session;
+  }
+
+  /** Reopens a session whose tunnel is being resumed; false when it ended for good. */
+  reopenForResume(sessionId: string): Promise<boolean> {
+    return isUuid(sessionId) ? this.sessions.reopenIfResumable(sessionId) : Promise.resolve(false);
   }
 
   async markOpen(sessionId: string): Promise<void> {

@@ -3,7 +3,7 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import {
   AgentServicePaths,
   ConnectionType,
-  DataFrameDuplex,
+  ResumableStream,
   ErrorCode,
   frameMessage,
   SessionMode,
@@ -26,6 +26,9 @@ const ENGINE_ERROR_CODES: Record<EngineError['code'], ErrorCode> = {
   killed: ErrorCode.KILLED,
   unsupported: ErrorCode.INTERNAL,
 };
+
+/** How long a session whose stream was cut waits for the control plane to resume it. */
+const RESUME_GRACE_MS = 60_000;
 
 const TLS_MODES: Record<number, ConnectionTarget['tlsMode']> = {
   [TlsMode.DISABLE]: 'disable',
@@ -63,6 +66,8 @@ export function targetFromSpec(order: OpenSession): ConnectionTarget {
 /** Runs the sessions the control plane orders, each on its own Session stream. */
 export class SessionRunner {
   private readonly active = new Map<string, AbortController>();
+  /** Tunnel sessions by id, so a cut stream can be re-attached when the control plane comes back. */
+  private readonly streams = new Map<string, ResumableStream>();
 
   constructor(private readonly deps: SessionRunnerDeps) {}
 
@@ -71,6 +76,7 @@ export class SessionRunner {
   }
 
   open(order: OpenSession): void {
+    if (order.resume) return void this.resume(order).catch((err: Error) => this.refuseResume(order.sessionId, err.message));
     const controller = new AbortController();
     this.active.set(order.sessionId, controller);
     void this.run(order, controller.signal)
@@ -133,13 +139,47 @@ export class SessionRunner {
   }
 
   private async runTunnel(engine: ProtocolEngine, ctx: SessionContext, call: GrpcClientCall): Promise<SessionSummary> {
-    const client = new DataFrameDuplex(call.stream, call.stream);
+    const client = new ResumableStream({ source: call.stream, sink: call.stream });
     client.on('error', () => undefined);
-    const summary = await engine.serveTunnel(client, ctx);
-    if (summary.error) client.closeWithError(ENGINE_ERROR_CODES[summary.error.code], summary.error.message);
-    else if (!client.writableEnded) client.end();
-    await call.status;
-    return summary;
+    this.streams.set(ctx.sessionId, client);
+    // A cut without a close is the control plane going away: keep the session for a while.
+    let giveUp: NodeJS.Timeout | undefined;
+    client.on('detached', () => {
+      ctx.logger.warn('session stream cut; waiting for the control plane to resume it');
+      giveUp = setTimeout(() => client.destroy(new Error('the control plane did not resume the session')), RESUME_GRACE_MS);
+      giveUp.unref();
+    });
+    client.on('resumed', () => clearTimeout(giveUp));
+    try {
+      const summary = await engine.serveTunnel(client, ctx);
+      if (summary.error) client.closeWithError(ENGINE_ERROR_CODES[summary.error.code], summary.error.message);
+      else if (!client.writableEnded) client.end();
+      return summary;
+    } finally {
+      clearTimeout(giveUp);
+      this.streams.delete(ctx.sessionId);
+    }
+  }
+
+  /** Re-attaches a live session to the new stream the control plane asked for, resending what was lost. */
+  private async resume(order: OpenSession): Promise<void> {
+    const stream = this.streams.get(order.sessionId);
+    if (!stream || stream.destroyed) throw new Error(`session ${order.sessionId} is no longer running on this agent`);
+    const call = this.deps.channel.open(AgentServicePaths.session);
+    call.stream.on('error', () => undefined);
+    call.write(
+      toBinary(
+        SessionRequestSchema,
+        create(SessionRequestSchema, { frame: { case: 'attach', value: { sessionId: order.sessionId, receivedBytes: BigInt(stream.receivedBytes) } } }),
+      ),
+    );
+    stream.attach({ source: call.stream, sink: call.stream }, Number(order.peerReceivedBytes));
+    stream.emit('resumed');
+    this.deps.logger.info('session resumed', { session: order.sessionId });
+  }
+
+  private refuseResume(sessionId: string, message: string): void {
+    this.deps.link.send({ message: { case: 'sessionOpenFailed', value: { sessionId, error: { code: ErrorCode.UNKNOWN_CONNECTION, message } } } });
   }
 
   /** airlock exec goes through the same policy as a tunnelled statement; a refusal is a 42501 result. */

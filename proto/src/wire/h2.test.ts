@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecRequestSchema, ExecResponseSchema, TunnelRequestSchema, TunnelResponseSchema } from '../gen/airlock/v1/client_pb.js';
 import type { ExecRequest, ExecResponse, TunnelRequest, TunnelResponse } from '../gen/airlock/v1/client_pb.js';
 import { ClientServicePaths, clientServiceDefinition } from '../services.js';
-import { DataFrameDuplex } from './data-duplex.js';
+import { ResumableStream } from './resumable-stream.js';
 import { GrpcChannel } from './h2-client.js';
 import { GrpcRouter } from './h2-server.js';
 import { GrpcCallError, GrpcStatus } from './grpc-status.js';
@@ -82,13 +82,13 @@ describe('GrpcRouter on node:http2', () => {
     client.close();
   });
 
-  it('carries a byte stream through DataFrameDuplex with explicit closes', async () => {
+  it('carries a byte stream through a ResumableStream with explicit closes', async () => {
     const channel = new GrpcChannel(url);
     const call = channel.open(ClientServicePaths.tunnel);
     call.write(toBinary(TunnelRequestSchema, create(TunnelRequestSchema, { frame: { case: 'open', value: { connection: 'demo' } } })));
     const opened = fromBinary(TunnelResponseSchema, await call.readOrFail());
     expect(opened.frame.case).toBe('opened');
-    const duplex = new DataFrameDuplex(call.stream, call.stream, { pending: call.reader.decoder.takeRemainder() });
+    const duplex = new ResumableStream({ source: call.stream, sink: call.stream, pending: call.reader.decoder.takeRemainder() });
     const chunks: Buffer[] = [];
     duplex.on('data', (c: Buffer) => chunks.push(c));
     const ended = new Promise((resolve) => duplex.once('end', resolve));
