@@ -4,8 +4,10 @@
 // the bench's own policy (select → allow, delete/update/insert → review, default deny), one at a time
 // as the agent does on a c=1 session. Prints one JSON line:
 //   wall µs per judgement (p50/p99: parse in the worker thread + analysis + evaluate, i.e. the latency
-//   it adds to a statement) and CPU µs per judgement (process.cpuUsage: main thread + parser worker).
+//   it adds to a statement) and CPU µs per judgement (process.cpuUsage: main thread + parser worker);
+//   and, for comparison, CPU µs per judgement with the parse on the main thread (no worker hop).
 // Used by bench/run.mjs; runnable alone: node bench/judge-cost.mjs [iterations]
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -46,6 +48,26 @@ try {
   const elapsed = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
   wall.sort();
+  // For comparison, the same judgements with the parse on this thread (no worker round trip), using
+  // the same libpg-query and analysis the worker runs: the difference is the cost of the thread hop.
+  let inline;
+  try {
+    const require = createRequire(path.join(ROOT, 'data-agent', 'package.json'));
+    const lpq = await import(pathToFileURL(require.resolve('libpg-query')).href);
+    const { analyzeParseResult } = await import(pathToFileURL(path.join(ROOT, 'data-agent', 'dist', 'policy', 'sql', 'analyze-tree.js')).href);
+    await lpq.loadModule();
+    const local = new SessionJudge(rules, { analyzeSql: async (sql) => analyzeParseResult(sql, lpq.parseSync(sql)) });
+    for (let i = 0; i < 2000; i++) await local.judgeSimpleQuery(sqlFor(i));
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < iterations; i++) {
+      const { verdict } = await local.judgeSimpleQuery(sqlFor(i));
+      if (verdict.action !== 'allow') throw new Error(`inline: unexpected verdict ${verdict.action}`);
+    }
+    const c = process.cpuUsage(c0);
+    inline = { cpuUsPerJudgement: (c.user + c.system) / iterations };
+  } catch (e) {
+    inline = { error: String(e?.message ?? e) };
+  }
   console.log(JSON.stringify({
     sql: sqlFor(0),
     iterations,
@@ -53,6 +75,7 @@ try {
     wallP99Us: pct(wall, 99),
     cpuUsPerJudgement: (cpu.user + cpu.system) / iterations,
     judgementsPerSecond: iterations / (elapsed / 1000),
+    inlineParse: inline,
   }));
 } finally {
   await pool.close();

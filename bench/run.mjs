@@ -252,7 +252,9 @@ function childPids(pid) {
 
 // CPU ticks of every process on the machine, grouped: Postgres backends by "user db" (the bench's
 // sessions vs. the control plane's store), our own airlock processes by role, the rest by comm.
-// Processes that start and end between two snapshots (e.g. pgbench itself) are caught by 'exited'.
+// Processes that start and end between two snapshots are invisible here, but their parent's
+// cutime/cstime grows when it reaps them: that growth, minus what the vanished children had already
+// used at the first snapshot, is charged to "(exited children of <parent's group>)".
 function allProcessTicks(roles) {
   const byPid = new Map();
   for (const d of fs.readdirSync('/proc')) {
@@ -267,7 +269,7 @@ function allProcessTicks(roles) {
         const m = title.match(/^postgres: (?:\d+\/main: )?(\S+) (\S+) 127/);
         group = m ? `postgres backend ${m[1]}@${m[2].startsWith('airlock_bench_cp_') ? 'control-plane store' : m[2]}` : `postgres ${title.replace(/^postgres: (\d+\/main: )?/, '').split(' ')[0]}`;
       }
-      byPid.set(d, { group, ticks: Number(f[11]) + Number(f[12]) });
+      byPid.set(d, { group, ticks: Number(f[11]) + Number(f[12]), childTicks: Number(f[13]) + Number(f[14]), ppid: f[1] });
     } catch { /* raced */ }
   }
   return byPid;
@@ -275,11 +277,21 @@ function allProcessTicks(roles) {
 
 function groupDelta(before, after) {
   const out = {};
+  const add = (g, ticks) => { if (ticks > 0) out[g] = (out[g] ?? 0) + (ticks * 1000) / CLK_TCK; };
+  const reaped = new Map(); // group of the parent → ticks of children reaped in the window
   for (const [pid, a] of after) {
     const b = before.get(pid);
-    const d = a.ticks - (b?.ticks ?? 0); // new process: all of its ticks happened in between
-    if (d > 0) out[a.group] = (out[a.group] ?? 0) + (d * 1000) / CLK_TCK;
+    add(a.group, a.ticks - (b?.ticks ?? 0)); // new process: all of its ticks happened in between
+    const dc = a.childTicks - (b?.childTicks ?? a.childTicks); // only parents seen at both snapshots
+    if (dc > 0) reaped.set(a.group, (reaped.get(a.group) ?? 0) + dc);
   }
+  // a child alive at the first snapshot and reaped since: its ticks before the window are not ours
+  for (const [pid, b] of before) {
+    if (after.has(pid)) continue;
+    const parent = after.get(b.ppid);
+    if (parent && reaped.has(parent.group)) reaped.set(parent.group, reaped.get(parent.group) - b.ticks);
+  }
+  for (const [g, ticks] of reaped) add(`(exited children of ${g})`, ticks);
   return out; // ms per group
 }
 
@@ -833,7 +845,7 @@ function renderTable(res) {
     const ev = pc.benchJudge?.evaluateOnlyUs;
     const ps = pc.pgbenchSelect;
     targetLines.push(
-      `Policy evaluation per allowed statement: pgbench's SELECT (bench/judge-cost.mjs) p50 ${fmt(ps?.wallP50Us)} µs, p99 ${fmt(ps?.wallP99Us)} µs wall, ${fmt(ps?.cpuUsPerJudgement)} µs CPU (main + parser thread); ` +
+      `Policy evaluation per allowed statement: pgbench's SELECT (bench/judge-cost.mjs) p50 ${fmt(ps?.wallP50Us)} µs, p99 ${fmt(ps?.wallP99Us)} µs wall, ${fmt(ps?.cpuUsPerJudgement)} µs CPU (main + parser thread; ${fmt(ps?.inlineParse?.cpuUsPerJudgement)} µs with the parse on the main thread); ` +
         `data-agent/src/policy/bench-judge.mjs (${pc.benchJudge?.sqlChars ?? '?'}-char SELECT) p50 ${fmt(bj?.p50)} µs, p99 ${fmt(bj?.p99)} µs; evaluate() alone p50 ${fmt(ev?.p50)} µs, p99 ${fmt(ev?.p99)} µs.` +
         (pc.benchJudge?.error || ps?.error ? ` (errors: ${pc.benchJudge?.error ?? ''} ${ps?.error ?? ''})` : ''),
     );
@@ -852,6 +864,7 @@ function renderTable(res) {
 // ---------------------------------------------------------------------------------------------
 async function main() {
   log(`options: ${JSON.stringify(opts)}; work dir ${work}`);
+  const git = gitState(); // now: what dist/ was built from (HEAD may move while the bench runs)
   const idleA = machineTicks();
   await sleep(2000);
   const idleB = machineTicks();
@@ -919,10 +932,11 @@ async function main() {
       });
       const breakdown = Object.fromEntries(Object.entries(groupDelta(a.all, b.all)).map(([g, ms]) => [g, (ms * 1000) / txns]));
       const known = Object.values(breakdown).reduce((x, y) => x + y, 0);
-      breakdown['(not in any process: softirq, processes that exited)'] = Math.max(0, (machineBusyMs * 1000) / txns - known);
+      breakdown['(not in any process: softirq on idle CPUs, exited processes not reaped by a live parent)'] = Math.max(0, (machineBusyMs * 1000) / txns - known);
       rec[p].cpu_breakdown_us_per_txn_c8 = breakdown;
       // CPU of processes that are not part of any measured path (other jobs on the machine): noise
-      const ours = (g) => /^(airlock |pgbouncer$|postgres|pgbench$|bench \(|\(not in any)/.test(g);
+      // (Postgres backends that exited in the window belong to other jobs: ours live through the run.)
+      const ours = (g) => !g.startsWith('(exited children of postgres') && /^(\(exited children of )?(airlock |pgbouncer\)?$|postgres|pgbench\)?$|bench \(|\(not in any)/.test(g);
       rec[p].foreign_busy_cores_c8 = Object.entries(breakdown).filter(([g]) => !ours(g)).reduce((x, [, us]) => x + us, 0) * txns / 1e6 / window;
       let total = 0;
       for (const [name, ms] of Object.entries(cpuDeltaMs(a.procs, b.procs))) {
@@ -985,7 +999,7 @@ async function main() {
 
   const results = {
     timestamp: new Date().toISOString(),
-    git: gitState(),
+    git,
     host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, totalMemMiB: Math.round(os.totalmem() / 1048576) },
     options: opts,
     backgroundCoresBeforeStart: backgroundCores,

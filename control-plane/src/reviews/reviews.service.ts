@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { formatDuration } from '../common/durations.js';
@@ -9,6 +8,7 @@ import { AgentRegistry } from '../agents/agent-registry.js';
 import type { DecisionNotice } from '../agents/agent-link.js';
 import { ConnectionsService } from '../connections/connections.service.js';
 import { PoliciesService } from '../policies/policies.service.js';
+import { newAccessReview } from './access-review.js';
 import { ReviewForbiddenError, ReviewRequestError } from './review.errors.js';
 import type { ReviewDecisionEntity, ReviewEntity } from './review.entity.js';
 import { assertTransition, outcomeOf, type ReviewState } from './review-state.js';
@@ -143,35 +143,18 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
         `you may ask for at most ${formatDuration(access.maxDurationSeconds)} of access to "${connection.name}" (accessDuration of ${access.policies.join(', ')}), not ${formatDuration(forSeconds)}`,
       );
     }
-    const now = this.clock.now();
-    const review = await this.reviews.insert({
-      kind: 'access',
-      requestId: `access-${randomUUID()}`,
-      agentId: null,
-      sessionId: null,
-      accessSeconds: forSeconds,
-      connectionName: connection.name,
-      requester: requester.subject,
-      statement: '',
-      kinds: [],
-      tables: [],
-      policyName,
-      policyVersion: (await this.policies.get(policyName)).version,
-      reason: request.reason,
-      fingerprint: '',
-      reviewers: [...settings.reviewers],
-      approvalsRequired: settings.approvals,
-      rejectOnAny: settings.rejectOnAny,
-      // "Approve for a while" is about repeating a statement; an access grant already has its duration.
-      approveForMaxSeconds: 0,
-      failFast: false,
-      state: 'pending',
-      stateReason: null,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + settings.timeoutSeconds * 1000),
-      decidedAt: null,
-      consumedAt: null,
-    });
+    const review = await this.reviews.insert(
+      newAccessReview({
+        requester: requester.subject,
+        connectionName: connection.name,
+        forSeconds,
+        reason: request.reason,
+        policyName,
+        policyVersion: (await this.policies.get(policyName)).version,
+        settings,
+        now: this.clock.now(),
+      }),
+    );
     this.logger.info('access review created', { reviewId: review.id, connection: connection.name, requester: requester.subject });
     await this.audit.record(requester.subject, 'review.created', review.id, { kind: 'access', connection: connection.name, forSeconds, reason: request.reason });
     await this.tellListeners(review, 'created');
