@@ -38,10 +38,30 @@ spec:
     approveFor: 1h
 `;
 
+const AUTOMATION_POLICY = `apiVersion: airlock/v1
+kind: Policy
+metadata:
+  name: automation
+spec:
+  subjects: ["group:engineers"]
+  connections: ["auto-*"]
+  access: allow
+  reviewMode: fail-fast
+  rules:
+    - match: { statements: [select] }
+      action: allow
+  default: review
+  review:
+    reviewers: ["group:dba"]
+    approvals: 1
+    timeout: 15m
+`;
+
 let stack: Stack;
 let target: TestCluster;
 const homes: Record<string, string> = {};
 let alicePort: number;
+let autoPort: number;
 let agent: AgentProcess;
 
 async function userHome(name: string, groups: string[]): Promise<string> {
@@ -91,10 +111,15 @@ beforeAll(async () => {
   writeFileSync(policyFile, POLICY);
   const applied = await stack.cli(['apply', '-f', policyFile]);
   expect(applied.code, applied.stderr).toBe(0);
+  await addPostgresConnection(stack, { agent: 'ci-runner', connection: 'auto-db', target, role: TEST_ROLES.scram });
+  writeFileSync(policyFile, AUTOMATION_POLICY);
+  expect((await stack.cli(['apply', '-f', policyFile])).code).toBe(0);
   homes.alice = await userHome('alice', ['engineers']);
   homes.bob = await userHome('bob', ['dba']);
   homes.carol = await userHome('carol', ['dba']);
   alicePort = await freePort();
+  autoPort = await freePort();
+  await spawnCli(['connect', 'auto-db', '--port', String(autoPort)], { home: homes.alice, readyPattern: /Listening on/, name: 'connect-alice-auto' });
   await spawnCli(['connect', 'prod-db', '--port', String(alicePort)], { home: homes.alice, readyPattern: /Listening on/, name: 'connect-alice' });
 }, 180_000);
 
@@ -234,6 +259,49 @@ describe('a held statement', () => {
     expect(review.stateReason).toMatch(/session ended/);
     expect((await target.admin('select count(*)::int as n from accounts where id = 6')).rows[0].n).toBe(1);
   }, 60_000);
+
+  it('fail-fast mode: automation gets the review id at once, and the identical statement runs exactly once after approval', async () => {
+    const sql = "insert into accounts values (100, 'from ci')";
+    const first = await as('alice', ['exec', 'auto-db', '-c', sql]);
+    expect(first.code).toBe(1);
+    const id = Number(/needs review (\d+)/.exec(first.stderr)![1]);
+    expect(first.stderr).toContain(`airlock: statement needs review ${id}; send it again once approved and it runs once`);
+    const early = await as('alice', ['exec', 'auto-db', '-c', sql]);
+    expect(early.stderr).toContain(`needs review ${id};`);
+    expect((await as('bob', ['reviews', 'approve', String(id)])).code).toBe(0);
+    const second = await as('alice', ['exec', 'auto-db', '-c', sql, '--json']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout).results[0].commandTag).toBe('INSERT 0 1');
+    const third = await as('alice', ['exec', 'auto-db', '-c', sql]);
+    expect(third.code).toBe(1);
+    expect(Number(/needs review (\d+)/.exec(third.stderr)![1])).not.toBe(id);
+    expect((await target.admin('select count(*)::int as n from accounts where id = 100')).rows[0].n).toBe(1);
+  });
+
+  it('lets nothing smuggle a write past a select-only rule (real psql and node-postgres)', async () => {
+    const attempts = [
+      'with gone as (delete from accounts returning *) select count(*) from gone',
+      'explain analyze delete from accounts',
+      'select 1; delete from accounts',
+      '/* harmless */ DeLeTe /* really */ FROM "accounts"',
+      "prepare wipe as delete from accounts; execute wipe",
+      "copy accounts to program 'id'",
+      'do $$ begin delete from accounts; end $$',
+      "select dblink_exec('dbname=x', 'delete from accounts')",
+    ];
+    for (const sql of attempts) {
+      const r = await as('alice', ['exec', 'auto-db', '-c', sql]);
+      expect(r.code, sql).toBe(1);
+      expect(r.stderr, sql).toMatch(/airlock: /);
+    }
+    const c = new pg.Client({ host: '127.0.0.1', port: autoPort, user: 'alice', database: 'x' });
+    await c.connect();
+    const extended = (await c.query('delete from accounts where id = $1', [7]).catch((e: pg.DatabaseError) => e)) as pg.DatabaseError;
+    expect(extended.code).toBe('42501');
+    expect((await c.query('select count(*)::int as n from accounts')).rows[0].n).toBeGreaterThan(0);
+    await c.end();
+    expect((await target.admin('select count(*)::int as n from accounts where id = 7')).rows[0].n).toBe(1);
+  });
 
   it('records every verdict in the session', async () => {
     const sessions = await stack.cliJson<{ id: string; subject: string }[]>(['sessions', 'list', '--connection', 'prod-db']);
