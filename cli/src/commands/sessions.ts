@@ -15,6 +15,7 @@ import {
   type JsonOption,
 } from '../lib/output.js';
 import { describeStatementError, normalizeStatement, type StatementView } from '../lib/statements.js';
+import { registerSessionPlayback } from './session-playback.js';
 
 interface ListOptions extends JsonOption {
   connection?: string;
@@ -52,6 +53,8 @@ export function registerSessions(program: Command): void {
     const agent = options.json ? undefined : (await api.listAgents()).find((a) => a.id === detail.agentId)?.name;
     emit(options, { ...detail, statements }, (s) => renderSession(s, agent ?? detail.agentId));
   });
+
+  registerSessionPlayback(sessions);
 }
 
 function sessionDuration(s: Session): string {

@@ -175,6 +175,22 @@ export interface SessionDetail extends Session {
   statements: RawStatement[];
 }
 
+/** GET /v1/sessions/:id/statements: what a follower has not seen yet, and the session's state. */
+export interface SessionStatementsPage {
+  /** As it was just before the statements were read: once it has ended, no statement is missing. */
+  session: Session;
+  statements: RawStatement[];
+  /** More statements follow the last one in this page. */
+  more: boolean;
+}
+
+/** POST /v1/sessions/:id/kill: the order left for the agent; the session ends shortly after. */
+export interface SessionKillOrder {
+  session: Session;
+  /** What the client is told with its 57P01 error. */
+  reason: string;
+}
+
 export interface ListSessionsQuery {
   limit?: number;
   connection?: string;
@@ -303,6 +319,16 @@ export class ApiClient {
 
   getSession(id: string): Promise<SessionDetail> {
     return this.request('GET', `/v1/sessions/${encodeURIComponent(id)}`);
+  }
+
+  /** Statements recorded after sequence number `after`, and the session's status (`airlock sessions tail`). */
+  sessionStatementsAfter(id: string, after: number): Promise<SessionStatementsPage> {
+    return this.request('GET', `/v1/sessions/${encodeURIComponent(id)}/statements?after=${after}`);
+  }
+
+  /** Admins only: tells the session's agent to end it now. */
+  killSession(id: string, reason?: string): Promise<SessionKillOrder> {
+    return this.request('POST', `/v1/sessions/${encodeURIComponent(id)}/kill`, reason === undefined ? {} : { reason });
   }
 
   /** Grants newest first: the caller's own, or everyone's for an admin; `active` keeps those in force now. */

@@ -130,6 +130,9 @@ export interface StatementView {
   rows: number | null;
   commandTag: string | null;
   error: { sqlstate: string | null; message: string } | null;
+  /** allowed | denied | approved | rejected; null without a policy. Optional here: older fixtures leave them out. */
+  verdict?: string | null;
+  reviewId?: number | null;
 }
 
 /** sessions/session.views.ts SessionView; the detail route adds `statements`. */
@@ -232,6 +235,11 @@ export class FakeControlPlane {
     },
   ];
 
+  /** Kill orders pushed to agents (agents/agent-link.ts AgentLink.kill). */
+  readonly kills: Array<{ sessionId: string; reason: string }> = [];
+  /** Like the real agent, end a killed session at once (as failed: killed); false plays an agent that never reports. */
+  agentEndsKilledSessions = true;
+
   private server: Server | undefined;
   private nextId = 100;
   /** Tokens the fake accepts: the fixed ones, plus one per user created (deleting the user revokes it). */
@@ -251,6 +259,8 @@ export class FakeControlPlane {
     { method: 'DELETE', pattern: /^\/v1\/connections\/([^/]+)$/, handle: (m) => this.deleteConnection(m[1]), adminOnly: 'delete connections' },
     { method: 'GET', pattern: /^\/v1\/sessions$/, handle: (_, { url, user }) => this.listSessions(url, user) },
     { method: 'GET', pattern: /^\/v1\/sessions\/([^/]+)$/, handle: (m, { user }) => this.getSession(m[1], user) },
+    { method: 'GET', pattern: /^\/v1\/sessions\/([^/]+)\/statements$/, handle: (m, { url, user }) => this.sessionStatements(m[1], url, user) },
+    { method: 'POST', pattern: /^\/v1\/sessions\/([^/]+)\/kill$/, handle: (m, { body, user }) => this.killSession(m[1], body, user), adminOnly: 'kill sessions' },
     { method: 'POST', pattern: /^\/v1\/users$/, handle: (_, { body, user }) => this.createUser(body, user), adminOnly: 'manage users' },
     { method: 'GET', pattern: /^\/v1\/users$/, handle: () => [200, { users: this.localUsers }], adminOnly: 'manage users' },
     { method: 'DELETE', pattern: /^\/v1\/users\/([^/]+)$/, handle: (m) => this.deleteUser(m[1]), adminOnly: 'manage users' },
@@ -428,6 +438,37 @@ export class FakeControlPlane {
   private getSession(id: string, user: Caller): Reply {
     const session = this.sessions.find((s) => s.id === id && (user.role === 'admin' || s.subject === user.subject));
     return session ? [200, session] : [404, problem('not_found', `session "${id}" does not exist`)];
+  }
+
+  /** sessions.controller.ts statementsAfter: the session (without statements) and those after `after`. */
+  private sessionStatements(id: string, url: URL, user: Caller): Reply {
+    const after = Number(url.searchParams.get('after') ?? '0');
+    if (!Number.isInteger(after) || after < 0) return [400, problem('invalid_request', 'after must be a sequence number (a whole number of 0 or more)')];
+    const session = this.sessions.find((s) => s.id === id && (user.role === 'admin' || s.subject === user.subject));
+    if (!session) return [404, problem('not_found', `session "${id}" does not exist`)];
+    const { statements, ...view } = session;
+    return [200, { session: view, statements: statements.filter((st) => st.sequence > after), more: false }];
+  }
+
+  /** sessions/session-kill.service.ts: 404, 409 once ended, 503 when its agent is offline, else 202. */
+  private killSession(id: string, body: Record<string, unknown>, user: Caller): Reply {
+    const invalid = unknownFields(body, ['reason']);
+    if (invalid) return invalid;
+    const session = this.sessions.find((s) => s.id === id);
+    if (!session) return [404, problem('not_found', `session "${id}" does not exist`)];
+    if (session.status === 'closed' || session.status === 'failed') return [409, problem('conflict', `session ${id} has already ended (${session.status})`)];
+    const agent = this.agents.find((a) => a.id === session.agentId);
+    if (!agent?.connected) {
+      return [503, problem('agent_offline', `cannot kill session ${id}: its agent "${agent?.name ?? session.agentId}" is not connected to the control plane; try again once it reconnects`)];
+    }
+    const given = typeof body.reason === 'string' ? body.reason.trim() : '';
+    const reason = given ? `killed by ${user.subject}: ${given}` : `killed by ${user.subject}`;
+    const { statements: _, ...view } = session;
+    this.kills.push({ sessionId: id, reason });
+    if (this.agentEndsKilledSessions) {
+      Object.assign(session, { status: 'failed', endedAt: new Date().toISOString(), error: { code: 'killed', message: `airlock: the session was ended: ${reason}` } });
+    }
+    return [202, { session: view, reason }];
   }
 
   /** identity/users.controller.ts + dto/create-user.dto.ts (the name and group checks are the real rules, abridged). */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { ConflictError, isForeignKeyViolation, isUniqueViolation, NotFoundError } from '../common/errors.js';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
@@ -35,12 +36,13 @@ export class AgentsService {
   constructor(
     private readonly agents: AgentsRepository,
     private readonly registry: AgentRegistry,
+    private readonly audit: AuditService,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: StructuredLogger,
   ) {}
 
-  /** Registers an agent by name and issues its one-time join token. */
-  async create(name: string, ttlSeconds = DEFAULT_JOIN_TOKEN_TTL_SECONDS): Promise<CreatedAgent> {
+  /** Registers an agent by name and issues its one-time join token; `actor` is who asked, for the audit log. */
+  async create(name: string, ttlSeconds = DEFAULT_JOIN_TOKEN_TTL_SECONDS, actor = 'airlock'): Promise<CreatedAgent> {
     const join = issueToken('join');
     const now = this.clock.now();
     const joinTokenExpiresAt = new Date(now.getTime() + ttlSeconds * 1000);
@@ -53,6 +55,7 @@ export class AgentsService {
         createdAt: now,
       });
       this.logger.info('agent created', { agentId: agent.id, agentName: name });
+      await this.audit.record({ actor, kind: 'agent.created', target: `agent/${name}`, details: { agentId: agent.id, joinTokenExpiresAt } });
       return { agent, joinToken: join.token, joinTokenExpiresAt };
     } catch (error) {
       if (isUniqueViolation(error)) throw new ConflictError(`agent "${name}" already exists`);
@@ -81,7 +84,7 @@ export class AgentsService {
   }
 
   /** Deletes an agent that no connection uses, and drops its live link. */
-  async delete(name: string): Promise<void> {
+  async delete(name: string, actor = 'airlock'): Promise<void> {
     const agent = await this.findByName(name);
     await this.refuseIfInUse(agent);
     try {
@@ -92,6 +95,7 @@ export class AgentsService {
     }
     this.registry.disconnect(agent.id, 'agent deleted');
     this.logger.info('agent deleted', { agentId: agent.id, agentName: name });
+    await this.audit.record({ actor, kind: 'agent.deleted', target: `agent/${name}`, details: { agentId: agent.id } });
   }
 
   /** Spends a join token (once) and issues the agent's own key. */
@@ -108,6 +112,12 @@ export class AgentsService {
     });
     if (!spent) throw alreadyUsed(agent.name);
     this.logger.info('agent enrolled', { agentId: agent.id, agentName: agent.name, hostname: info.hostname });
+    await this.audit.record({
+      actor: `agent:${agent.name}`,
+      kind: 'agent.enrolled',
+      target: `agent/${agent.name}`,
+      details: { agentId: agent.id, keyPrefix: key.prefix, hostname: info.hostname ?? null, version: info.version ?? null },
+    });
     return { agentId: agent.id, agentName: agent.name, agentKey: key.token };
   }
 

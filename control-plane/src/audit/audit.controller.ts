@@ -1,46 +1,10 @@
-import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { Readable } from 'node:stream';
+import { Controller, Get, Query, StreamableFile } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { AdminOnly } from '../identity/principal.js';
-import { AUDIT_KIND_PATTERN, AUDIT_KINDS, type AuditEventEntity, type AuditKind } from './audit-event.entity.js';
-import { AuditService, MAX_AUDIT_LIST_LIMIT } from './audit.service.js';
-
-const LIMIT_RULE = `limit must be an integer between 1 and ${MAX_AUDIT_LIST_LIMIT}`;
-
-export class ListAuditQuery {
-  @ApiPropertyOptional({ example: 'policy.applied', description: `e.g. ${AUDIT_KINDS.join(', ')}` })
-  @IsOptional()
-  @IsString({ message: 'kind must be an event kind such as policy.applied' })
-  @Matches(AUDIT_KIND_PATTERN, { message: 'kind must be an event kind such as policy.applied' })
-  kind?: AuditKind;
-
-  @ApiPropertyOptional({ example: 'policy/prod-postgres' })
-  @IsOptional()
-  @IsString({ message: 'target must be a string such as policy/NAME or user/NAME' })
-  target?: string;
-
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: MAX_AUDIT_LIST_LIMIT })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: LIMIT_RULE })
-  @Min(1, { message: LIMIT_RULE })
-  @Max(MAX_AUDIT_LIST_LIMIT, { message: LIMIT_RULE })
-  limit?: number;
-}
-
-export class AuditEventView {
-  @ApiProperty() id!: number;
-  @ApiProperty({ type: String, format: 'date-time' }) at!: string;
-  @ApiProperty({ example: 'user:alice' }) actor!: string;
-  @ApiProperty({ example: 'policy.applied' }) kind!: string;
-  @ApiProperty({ example: 'policy/prod-postgres' }) target!: string;
-  @ApiProperty({ type: 'object', additionalProperties: true }) details!: Record<string, unknown>;
-}
-
-export class AuditListView {
-  @ApiProperty({ type: [AuditEventView] }) events!: AuditEventView[];
-}
+import { AuditListView, AuditVerifyView, toAuditEventView } from './audit.views.js';
+import { AuditService } from './audit.service.js';
+import { ExportAuditQuery, ListAuditQuery } from './dto/audit-filter.query.js';
 
 @ApiTags('audit')
 @ApiBearerAuth()
@@ -52,10 +16,26 @@ export class AuditController {
   @Get()
   @ApiOkResponse({ type: AuditListView, description: 'Newest first' })
   async list(@Query() query: ListAuditQuery): Promise<AuditListView> {
-    return { events: (await this.audit.list(query)).map(toAuditEventView) };
+    const page = await this.audit.list(query);
+    return { events: page.events.map(toAuditEventView), nextCursor: page.nextCursor };
+  }
+
+  @Get('verify')
+  @ApiOkResponse({ type: AuditVerifyView, description: 'The whole chain re-computed; the first event that breaks it, if any' })
+  verify(): Promise<AuditVerifyView> {
+    return this.audit.verify();
+  }
+
+  /** Oldest first, one JSON object per line (with hash and prevHash), streamed page by page. */
+  @Get('export')
+  @ApiProduces('application/x-ndjson')
+  @ApiOkResponse({ description: 'JSON lines, oldest first, each an AuditEventView' })
+  export(@Query() query: ExportAuditQuery): StreamableFile {
+    const lines = Readable.from(jsonLines(this.audit.export(query)));
+    return new StreamableFile(lines, { type: 'application/x-ndjson; charset=utf-8' });
   }
 }
 
-function toAuditEventView(event: AuditEventEntity): AuditEventView {
-  return { id: Number(event.id), at: event.at.toISOString(), actor: event.actor, kind: event.kind, target: event.target, details: event.details };
+async function* jsonLines(events: ReturnType<AuditService['export']>): AsyncGenerator<string> {
+  for await (const event of events) yield `${JSON.stringify(toAuditEventView(event))}\n`;
 }

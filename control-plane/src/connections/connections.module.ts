@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AgentsModule } from '../agents/agents.module.js';
+import { AuditModule } from '../audit/audit.module.js';
 import { PoliciesModule } from '../policies/policies.module.js';
 import { ConnectionEntity } from './connection.entity.js';
 import { ConnectionsController } from './connections.controller.js';
@@ -8,7 +9,7 @@ import { ConnectionsRepository } from './connections.repository.js';
 import { ConnectionsService } from './connections.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ConnectionEntity]), AgentsModule, PoliciesModule],
+  imports: [TypeOrmModule.forFeature([ConnectionEntity]), AgentsModule, AuditModule, PoliciesModule],
   controllers: [ConnectionsController],
   providers: [ConnectionsRepository, ConnectionsService],
   exports: [ConnectionsService],

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import { AgentsService } from '../agents/agents.service.js';
+import { AuditService } from '../audit/audit.service.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { ConflictError, isUniqueViolation, NotFoundError } from '../common/errors.js';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
@@ -39,11 +40,13 @@ export class ConnectionsService {
     private readonly agents: AgentsService,
     private readonly registry: AgentRegistry,
     private readonly policies: PoliciesService,
+    private readonly audit: AuditService,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: StructuredLogger,
   ) {}
 
-  async create(input: NewConnection): Promise<ConnectionDetails> {
+  /** `actor` is who asked, for the audit log. */
+  async create(input: NewConnection, actor = 'airlock'): Promise<ConnectionDetails> {
     const agent = await this.agents.findByName(input.agent);
     const connection: ConnectionEntity = {
       id: randomUUID(),
@@ -65,6 +68,12 @@ export class ConnectionsService {
       throw error;
     }
     this.logger.info('connection created', { connectionId: connection.id, connectionName: connection.name, agentId: agent.id });
+    await this.audit.record({
+      actor,
+      kind: 'connection.created',
+      target: `connection/${connection.name}`,
+      details: { connectionId: connection.id, type: connection.type, agent: agent.name, host: connection.host, port: connection.port, database: connection.database, secret: connection.secretRef },
+    });
     const policies = (await this.policies.coveringPolicies([connection])).get(connection.name) ?? [];
     return { connection, agentName: agent.name, agentConnected: this.registry.isConnected(agent.id), policies };
   }
@@ -85,9 +94,10 @@ export class ConnectionsService {
     return this.withAgents(await this.connections.listByName());
   }
 
-  async delete(name: string): Promise<void> {
+  async delete(name: string, actor = 'airlock'): Promise<void> {
     if (!(await this.connections.deleteByName(name))) throw new NotFoundError(`connection "${name}" does not exist`);
     this.logger.info('connection deleted', { connectionName: name });
+    await this.audit.record({ actor, kind: 'connection.deleted', target: `connection/${name}` });
   }
 
   private async withAgents(connections: ConnectionEntity[]): Promise<ConnectionDetails[]> {

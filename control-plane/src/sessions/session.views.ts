@@ -85,3 +85,19 @@ export function toStatementView(e: SessionEventEntity): StatementView {
     reviewId: e.reviewId,
   };
 }
+
+export class SessionStatementsView {
+  @ApiProperty({ type: SessionView, description: 'As it was just before the statements were read: once it has ended, no statement is missing' })
+  session!: SessionView;
+  @ApiProperty({ type: [StatementView], description: 'Statements after the `after` sequence number, in order' })
+  statements!: StatementView[];
+  @ApiProperty({ description: 'More statements follow: ask again with `after` set to the last sequence number' })
+  more!: boolean;
+}
+
+export class SessionKillView {
+  @ApiProperty({ type: SessionView, description: 'The session when the order left; the agent reports its end shortly after' })
+  session!: SessionView;
+  @ApiProperty({ example: 'killed by user:alice: dropping tables outside the change window', description: 'What the client is told' })
+  reason!: string;
+}

@@ -1,15 +1,28 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, type Principal } from '../identity/principal.js';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AdminOnly, CurrentPrincipal, type Principal } from '../identity/principal.js';
+import { KillSessionDto } from './dto/kill-session.dto.js';
 import { ListSessionsQuery } from './dto/list-sessions.query.js';
-import { SessionDetailView, SessionListView, toSessionView, toStatementView } from './session.views.js';
+import { StatementsAfterQuery } from './dto/statements-after.query.js';
+import { SessionKillService } from './session-kill.service.js';
+import {
+  SessionDetailView,
+  SessionKillView,
+  SessionListView,
+  SessionStatementsView,
+  toSessionView,
+  toStatementView,
+} from './session.views.js';
 import { SessionsService } from './sessions.service.js';
 
 @ApiTags('sessions')
 @ApiBearerAuth()
 @Controller('v1/sessions')
 export class SessionsController {
-  constructor(private readonly sessions: SessionsService) {}
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly killer: SessionKillService,
+  ) {}
 
   @Get()
   @ApiOkResponse({ type: SessionListView, description: 'Newest first' })
@@ -23,6 +36,26 @@ export class SessionsController {
   async get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<SessionDetailView> {
     const { session, statements } = await this.sessions.getWithStatements(id, ownOnly(principal));
     return { ...toSessionView(session), statements: statements.map(toStatementView) };
+  }
+
+  @Get(':id/statements')
+  @ApiOkResponse({ type: SessionStatementsView, description: 'For followers (`airlock sessions tail`): statements after a sequence number, and the session status' })
+  async statementsAfter(
+    @Param('id') id: string,
+    @Query() query: StatementsAfterQuery,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<SessionStatementsView> {
+    const page = await this.sessions.statementsAfter(id, query.after ?? 0, { limit: query.limit, subject: ownOnly(principal) });
+    return { session: toSessionView(page.session), statements: page.statements.map(toStatementView), more: page.more };
+  }
+
+  @Post(':id/kill')
+  @HttpCode(202)
+  @AdminOnly('kill sessions')
+  @ApiAcceptedResponse({ type: SessionKillView, description: 'The agent was told to end the session; 409 if it already ended, 503 if its agent is offline' })
+  async kill(@Param('id') id: string, @Body() body: KillSessionDto, @CurrentPrincipal() principal: Principal): Promise<SessionKillView> {
+    const order = await this.killer.kill(id, principal, body.reason);
+    return { session: toSessionView(order.session), reason: order.reason };
   }
 }
 

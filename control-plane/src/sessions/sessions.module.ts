@@ -1,15 +1,18 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AgentsModule } from '../agents/agents.module.js';
+import { AuditModule } from '../audit/audit.module.js';
 import { SessionEventEntity } from './session-event.entity.js';
 import { SessionEntity } from './session.entity.js';
+import { SessionKillService } from './session-kill.service.js';
 import { SessionsController } from './sessions.controller.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { SessionsService } from './sessions.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([SessionEntity, SessionEventEntity])],
+  imports: [TypeOrmModule.forFeature([SessionEntity, SessionEventEntity]), AgentsModule, AuditModule],
   controllers: [SessionsController],
-  providers: [SessionsRepository, SessionsService],
+  providers: [SessionsRepository, SessionsService, SessionKillService],
   exports: [SessionsService],
 })
 export class SessionsModule {}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, type Repository } from 'typeorm';
+import { In, MoreThan, type Repository } from 'typeorm';
 import { SessionEventEntity } from './session-event.entity.js';
 import { SessionEntity, type SessionStatus } from './session.entity.js';
 
@@ -77,6 +77,11 @@ export class SessionsRepository {
     return (result.affected ?? 0) === 1;
   }
 
+  /** Sessions still opening or open. */
+  liveSessions(): Promise<SessionEntity[]> {
+    return this.sessions.find({ where: { status: In(LIVE_STATUSES) } });
+  }
+
   /** Ends every live session (those a previous process left behind); returns how many. */
   async endAllLive(ending: SessionEnding): Promise<number> {
     const result = await this.sessions.update({ status: In(LIVE_STATUSES) }, ending);
@@ -108,5 +113,10 @@ export class SessionsRepository {
 
   eventsInOrder(sessionId: string): Promise<SessionEventEntity[]> {
     return this.events.find({ where: { sessionId }, order: { sequence: 'ASC' } });
+  }
+
+  /** The first `limit` statements recorded after `afterSequence`, in order (what a follower has not seen yet). */
+  eventsAfter(sessionId: string, afterSequence: number, limit: number): Promise<SessionEventEntity[]> {
+    return this.events.find({ where: { sessionId, sequence: MoreThan(afterSequence) }, order: { sequence: 'ASC' }, take: limit });
   }
 }

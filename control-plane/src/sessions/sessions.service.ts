@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { digestStatements } from '../audit/session-digest.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { ConflictError, isForeignKeyViolation, isUniqueViolation, NotFoundError } from '../common/errors.js';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
@@ -47,24 +49,31 @@ export interface SessionWithStatements {
 }
 
 export const MAX_SESSION_LIST_LIMIT = 500;
+/** Statements read at a time while digesting a session that ended. */
+const DIGEST_PAGE = 1000;
+export const MAX_STATEMENTS_PAGE = 1000;
+
+export interface SessionStatementsPage extends SessionWithStatements {
+  /** More statements follow the last one in this page. */
+  readonly more: boolean;
+}
 
 /** Session lifecycle: opening → open → closed | failed (opening may also end directly). */
 @Injectable()
 export class SessionsService implements OnApplicationBootstrap {
   constructor(
     private readonly sessions: SessionsRepository,
+    private readonly audit: AuditService,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: StructuredLogger,
   ) {}
 
   /** A previous process cannot finish the sessions it left live: close them so listings tell the truth. */
   async onApplicationBootstrap(): Promise<void> {
-    const closed = await this.sessions.endAllLive({
-      status: 'closed',
-      endedAt: this.clock.now(),
-      errorCode: RESTARTED,
-      errorMessage: 'control plane restarted',
-    });
+    const live = await this.sessions.liveSessions();
+    const ending: SessionEnding = { status: 'closed', endedAt: this.clock.now(), errorCode: RESTARTED, errorMessage: 'control plane restarted' };
+    const closed = await this.sessions.endAllLive(ending);
+    for (const session of live) await this.recordEnded({ ...session, ...ending });
     if (closed > 0) this.logger.warn('closed sessions left open by a previous process', { count: closed });
   }
 
@@ -87,12 +96,21 @@ export class SessionsService implements OnApplicationBootstrap {
       grantId: request.grantId ?? null,
     });
     this.logger.info('session opening', { sessionId: session.id, connectionName: session.connectionName, agentId: session.agentId });
+    await this.audit.record({
+      actor: session.subject,
+      kind: 'session.opened',
+      target: `session/${session.id}`,
+      details: { connection: session.connectionName, agentId: session.agentId, mode: session.mode, clientAddress: session.clientAddress, grantId: session.grantId },
+    });
     return session;
   }
 
   /** Reopens a session whose tunnel is being resumed; false when it ended for good. */
-  reopenForResume(sessionId: string): Promise<boolean> {
-    return isUuid(sessionId) ? this.sessions.reopenIfResumable(sessionId) : Promise.resolve(false);
+  async reopenForResume(sessionId: string): Promise<boolean> {
+    if (!isUuid(sessionId) || !(await this.sessions.reopenIfResumable(sessionId))) return false;
+    const session = await this.get(sessionId);
+    await this.audit.record({ actor: session.subject, kind: 'session.resumed', target: `session/${sessionId}`, details: { connection: session.connectionName } });
+    return true;
   }
 
   async markOpen(sessionId: string): Promise<void> {
@@ -148,6 +166,19 @@ export class SessionsService implements OnApplicationBootstrap {
     return { session, statements: await this.sessions.eventsInOrder(sessionId) };
   }
 
+  /**
+   * What a follower has not seen yet: statements after sequence `after` (at most `limit`), and the
+   * session as it was just before they were read, so a session reported ended has all its statements
+   * in this answer or the pages after it. With `subject`, someone else's session does not exist.
+   */
+  async statementsAfter(sessionId: string, after: number, options: { limit?: number; subject?: string } = {}): Promise<SessionStatementsPage> {
+    const session = await this.get(sessionId);
+    if (options.subject !== undefined && session.subject !== options.subject) throw sessionNotFound(sessionId);
+    const limit = Math.min(options.limit ?? MAX_STATEMENTS_PAGE, MAX_STATEMENTS_PAGE);
+    const page = await this.sessions.eventsAfter(sessionId, after, limit + 1);
+    return { session, statements: page.slice(0, limit), more: page.length > limit };
+  }
+
   list(options: { limit?: number; connection?: string; subject?: string } = {}): Promise<SessionEntity[]> {
     const limit = Math.min(options.limit ?? 50, MAX_SESSION_LIST_LIMIT);
     return this.sessions.listNewestFirst(limit, { connectionName: options.connection, subject: options.subject });
@@ -156,10 +187,42 @@ export class SessionsService implements OnApplicationBootstrap {
   private async finish(sessionId: string, ending: SessionEnding): Promise<void> {
     if (await this.sessions.endIfLive(sessionId, ending)) {
       this.logger.info('session ended', { sessionId, status: ending.status, errorCode: ending.errorCode ?? undefined });
+      await this.recordEnded(await this.get(sessionId));
       return;
     }
     const session = await this.get(sessionId);
     throw new ConflictError(`session ${sessionId} has already ended (${session.status})`);
+  }
+
+  /**
+   * The end of a session in the audit log. Its statements stay in session_events (too many to chain
+   * one by one); the event carries their digest (audit/session-digest.ts) so the chain covers them.
+   */
+  private async recordEnded(session: SessionEntity): Promise<void> {
+    const statements = await digestStatements(this.statementPages(session.id));
+    await this.audit.record({
+      actor: session.subject,
+      kind: session.status === 'failed' ? 'session.failed' : 'session.ended',
+      target: `session/${session.id}`,
+      details: {
+        connection: session.connectionName,
+        status: session.status,
+        endedAt: session.endedAt?.toISOString() ?? null,
+        bytesFromClient: session.bytesFromClient,
+        bytesToClient: session.bytesToClient,
+        error: session.errorCode === null ? null : { code: session.errorCode, message: session.errorMessage },
+        statements,
+      },
+    });
+  }
+
+  private async *statementPages(sessionId: string): AsyncGenerator<SessionEventEntity[]> {
+    for (let after = -1; ; ) {
+      const page = await this.sessions.eventsAfter(sessionId, after, DIGEST_PAGE);
+      if (page.length === 0) return;
+      yield page;
+      after = page[page.length - 1].sequence;
+    }
   }
 }
 

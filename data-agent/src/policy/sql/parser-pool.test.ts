@@ -110,3 +110,30 @@ describe('ParserPool', () => {
     expect((await p.analyzeSql('select 1'))[0]!.parseError).toMatch(/closed/);
   });
 });
+
+describe('inline parsing of short statements', () => {
+  it('analyses short statements on the calling thread and sends long ones to the worker', async () => {
+    const pool = new ParserPool();
+    try {
+      // The first parse may race the main thread's parser load: wait until one goes inline.
+      for (let i = 0; i < 50 && pool.stats.inline === 0; i++) {
+        await pool.analyzeSql('select 1');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const before = pool.stats.inline;
+      const [short] = await pool.analyzeSql('delete from public.t where id = 1');
+      expect(short!.kind).toBe('delete');
+      expect(pool.stats.inline).toBe(before + 1);
+      const long = `select ${'1 + '.repeat(400)}1`;
+      const [analysed] = await pool.analyzeSql(long);
+      expect(analysed!.kind).toBe('select');
+      expect(pool.stats.inline).toBe(before + 1);
+      // Hostile nesting is long by construction, so it never reaches the calling thread.
+      const hostile = `select ${'not '.repeat(10_000)}true`;
+      expect((await pool.analyzeSql(hostile))[0]!.parseError).toBeDefined();
+      expect((await pool.analyzeSql('select 2'))[0]!.kind).toBe('select');
+    } finally {
+      await pool.close();
+    }
+  });
+});

@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import type { StatementAnalysis } from '../types.js';
 import { failedAnalysis } from './analyze-tree.js';
+import { InlineParser } from './inline-parser.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 export interface ParserPoolOptions {
@@ -28,10 +29,14 @@ export interface ParserPoolOptions {
   startTimeoutMs?: number;
   /** Test only: lets the worker honour injected failures. */
   testHooks?: boolean;
+  /** Parse short statements on the calling thread (default true); false sends everything to the worker. */
+  inline?: boolean;
 }
 
 export interface ParserPoolStats {
   parsed: number;
+  /** Of those, parsed on the calling thread (short statements). */
+  inline: number;
   restarts: number;
   timeouts: number;
 }
@@ -68,6 +73,7 @@ function workerSpec(): { url: URL; execArgv?: string[] } {
 export class ParserPool {
   private readonly size: number;
   private readonly maxBytes: number;
+  private readonly inline: InlineParser | undefined;
   private readonly timeoutMs: number;
   private readonly maxQueue: number;
   private readonly testHooks: boolean;
@@ -78,11 +84,13 @@ export class ParserPool {
   private nextId = 1;
   private startFailures = 0;
   private closed = false;
-  readonly stats: ParserPoolStats = { parsed: 0, restarts: 0, timeouts: 0 };
+  readonly stats: ParserPoolStats = { parsed: 0, inline: 0, restarts: 0, timeouts: 0 };
 
   constructor(options: ParserPoolOptions = {}) {
     this.size = Math.max(1, options.size ?? 1);
     this.maxBytes = options.maxStatementBytes ?? 1024 * 1024;
+    // Test hooks exercise the worker, so they keep every statement off the inline path.
+    this.inline = options.inline === false || options.testHooks ? undefined : new InlineParser();
     this.timeoutMs = options.parseTimeoutMs ?? 2000;
     this.maxQueue = options.maxQueue ?? 256;
     this.testHooks = options.testHooks ?? false;
@@ -104,6 +112,12 @@ export class ParserPool {
     if (sql.includes('\u0000')) {
       // The WASM parser reads a C string and would stop at the NUL, analysing less than we were given.
       return Promise.resolve([failedAnalysis(truncate(sql), 'statement contains a NUL character')]);
+    }
+    const inline = this.inline?.tryAnalyze(sql, bytes);
+    if (inline) {
+      this.stats.parsed++;
+      this.stats.inline++;
+      return Promise.resolve(inline);
     }
     if (this.queue.length >= this.maxQueue) {
       return Promise.resolve([failedAnalysis(sql, 'SQL parser busy (queue full)')]);
