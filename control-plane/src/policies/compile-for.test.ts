@@ -60,6 +60,7 @@ describe('PoliciesService.compileFor', () => {
           defaultAction: PolicyAction.REVIEW,
           review: { reviewers: ['group:dba'], approvals: 2, rejectOnAny: true, timeoutSeconds: 900, approveForMaxSeconds: 3600 },
           failFast: false,
+      failClosedOnUnknownFunctions: false,
         },
       ],
     });

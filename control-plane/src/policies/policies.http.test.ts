@@ -75,6 +75,7 @@ describe('policies over HTTP', () => {
       access: 'allow',
       default: 'review',
       reviewMode: 'wait',
+      unknownFunctions: 'trust',
       rules: 3,
       document: changed,
       createdAt: '2026-11-25T10:00:00.000Z',
@@ -164,13 +165,14 @@ describe('policies over HTTP', () => {
     const audit = await api('GET', '/v1/audit?kind=policy.applied&limit=100');
     expect(audit.status).toBe(200);
     const prod = audit.body.events.filter((e: { target: string }) => e.target === 'policy/prod-postgres');
+    const chained = { prevHash: expect.stringMatching(/^[0-9a-f]{64}$/), hash: expect.stringMatching(/^[0-9a-f]{64}$/) };
     expect(prod).toEqual([
-      { id: expect.any(Number), at: '2026-11-25T10:01:00.000Z', actor: 'bootstrap-admin', kind: 'policy.applied', target: 'policy/prod-postgres', details: { version: 2, outcome: 'configured' } },
-      { id: expect.any(Number), at: '2026-11-25T10:00:00.000Z', actor: 'bootstrap-admin', kind: 'policy.applied', target: 'policy/prod-postgres', details: { version: 1, outcome: 'created' } },
+      { id: expect.any(Number), at: '2026-11-25T10:01:00.000Z', actor: 'bootstrap-admin', kind: 'policy.applied', target: 'policy/prod-postgres', details: { version: 2, outcome: 'configured' }, ...chained },
+      { id: expect.any(Number), at: '2026-11-25T10:00:00.000Z', actor: 'bootstrap-admin', kind: 'policy.applied', target: 'policy/prod-postgres', details: { version: 1, outcome: 'created' }, ...chained },
     ]);
     const deleted = await api('GET', '/v1/audit?kind=policy.deleted');
     expect(deleted.body.events).toEqual([
-      { id: expect.any(Number), at: '2026-11-25T10:01:00.000Z', actor: 'bootstrap-admin', kind: 'policy.deleted', target: 'policy/staging', details: { version: 1 } },
+      { id: expect.any(Number), at: '2026-11-25T10:01:00.000Z', actor: 'bootstrap-admin', kind: 'policy.deleted', target: 'policy/staging', details: { version: 1 }, ...chained },
     ]);
     const staging = await api('GET', '/v1/audit?target=policy/staging&limit=2');
     expect(staging.body.events.map((e: { kind: string; details: { version: number } }) => [e.kind, e.details.version])).toEqual([

@@ -54,6 +54,7 @@ export interface CompiledPolicyPlain {
   defaultAction: PolicyAction;
   review?: ReviewSettingsPlain;
   failFast: boolean;
+  failClosedOnUnknownFunctions: boolean;
 }
 
 /**
@@ -148,6 +149,8 @@ export function compilePolicy(policy: StoredPolicy): CompiledPolicyPlain {
     defaultAction: ACTION[spec.default],
     ...(spec.review ? { review: reviewSettings(spec.review) } : {}),
     failFast: spec.reviewMode === 'fail-fast',
+    // Stored specs from before the field existed trust functions, as they did when applied.
+    failClosedOnUnknownFunctions: spec.unknownFunctions === 'strictest',
   };
 }
 

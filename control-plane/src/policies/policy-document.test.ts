@@ -36,6 +36,7 @@ describe('parsePolicyDocument', () => {
       default: 'review',
       review: { reviewers: ['group:dba'], approvals: 2, rejectOnAny: true, timeoutSeconds: 900, approveForSeconds: 3600 },
       reviewMode: 'wait',
+      unknownFunctions: 'trust',
     });
   });
 
@@ -137,7 +138,7 @@ ${REVIEW.replace('approvals: 1', 'approvals: 1, timeout: 90s, approveFor: 2d'.re
     ['a misspelled rule field', withSpec(`${MINIMAL}\nrules:\n  - match: { statements: [drop] }\n    action: deny\n    actoin: allow`),
       'spec.rules[0].actoin: unknown field (expected match, action)'],
     ['an unknown spec field', withSpec(`${MINIMAL}\nmasking: []`),
-      'spec.masking: unknown field (expected subjects, connections, access, accessDuration, rules, default, review, reviewMode)'],
+      'spec.masking: unknown field (expected subjects, connections, access, accessDuration, rules, default, review, reviewMode, unknownFunctions)'],
     ['a subject of an unknown kind', withSpec(MINIMAL.replace('["*"]', '["team:core"]')),
       'spec.subjects[0]: "team:core" must be "*", user:NAME, group:NAME or serviceaccount:NAME'],
     ['no subjects', withSpec(MINIMAL.replace('subjects: ["*"]', 'subjects: []')),
@@ -176,5 +177,34 @@ ${REVIEW.replace('approvals: 1', 'approvals: 1, timeout: 90s, approveFor: 2d'.re
 
   it('refuses a document larger than 64 KiB', () => {
     expect(problemsOf(`${withSpec(MINIMAL)}#${'x'.repeat(64 * 1024)}`)).toBe('the document is larger than 64 KiB');
+  });
+});
+
+describe('spec.unknownFunctions', () => {
+  const base = (extra: string) => `apiVersion: airlock/v1
+kind: Policy
+metadata: { name: fn }
+spec:
+  subjects: ["*"]
+  connections: ["*"]
+  access: allow
+  rules: []
+  default: allow
+${extra}`;
+  const specOf = (text: string) => {
+    const parsed = parsePolicyDocument(text);
+    if (!parsed.ok) throw new Error(describeProblems(parsed.problems));
+    return parsed.document.spec;
+  };
+
+  it('defaults to trust and accepts strictest', () => {
+    expect(specOf(base('')).unknownFunctions).toBe('trust');
+    expect(specOf(base('  unknownFunctions: strictest\n')).unknownFunctions).toBe('strictest');
+  });
+
+  it('names the field and the choices when the value is wrong', () => {
+    const parsed = parsePolicyDocument(base('  unknownFunctions: maybe\n'));
+    expect(parsed.ok).toBe(false);
+    expect(parsed.ok ? '' : describeProblems(parsed.problems)).toMatch(/spec\.unknownFunctions: must be one of trust, strictest/);
   });
 });

@@ -12,6 +12,9 @@ export type Verdict = (typeof VERDICTS)[number];
 export const ACCESS_MODES = ['allow', 'review'] as const;
 export type AccessMode = (typeof ACCESS_MODES)[number];
 export const REVIEW_MODES = ['wait', 'fail-fast'] as const;
+/** trust: judge a statement by what it visibly does; strictest: unknown functions make it unknowable. */
+export const UNKNOWN_FUNCTION_MODES = ['trust', 'strictest'] as const;
+export type UnknownFunctionMode = (typeof UNKNOWN_FUNCTION_MODES)[number];
 export type ReviewMode = (typeof REVIEW_MODES)[number];
 
 export const MAX_DOCUMENT_BYTES = 64 * 1024;
@@ -56,6 +59,7 @@ export interface PolicySpec {
   default: Verdict;
   review: ReviewSpec | null;
   reviewMode: ReviewMode;
+  unknownFunctions: UnknownFunctionMode;
 }
 
 export interface PolicyDocument {
@@ -139,7 +143,7 @@ class PolicyReader {
   }
 
   private spec(value: unknown): PolicySpec | undefined {
-    const spec = this.object(value, 'spec', ['subjects', 'connections', 'access', 'accessDuration', 'rules', 'default', 'review', 'reviewMode']);
+    const spec = this.object(value, 'spec', ['subjects', 'connections', 'access', 'accessDuration', 'rules', 'default', 'review', 'reviewMode', 'unknownFunctions']);
     if (!spec) return undefined;
     const subjects = this.strings(spec.subjects, 'spec.subjects', 'subject', (s, path) => this.subject(s, path));
     const connections = this.strings(spec.connections, 'spec.connections', 'connection', (s, path) => this.connection(s, path));
@@ -148,13 +152,14 @@ class PolicyReader {
     const rules = this.rules(spec.rules);
     const defaultVerdict = spec.default === undefined ? this.fail('spec.default', `is required: one of ${VERDICTS.join(', ')}`) : this.oneOf(spec.default, 'spec.default', VERDICTS);
     const reviewMode = this.oneOf(spec.reviewMode, 'spec.reviewMode', REVIEW_MODES) ?? 'wait';
+    const unknownFunctions = this.oneOf(spec.unknownFunctions, 'spec.unknownFunctions', UNKNOWN_FUNCTION_MODES) ?? 'trust';
     const review = spec.review === undefined ? null : this.review(spec.review);
     const needsReview = whyReviewIsNeeded(access, defaultVerdict, rules ?? []);
     if (spec.review === undefined && needsReview) {
       this.fail('spec.review', `is required because ${needsReview}: it names the reviewers and how many approvals are needed`);
     }
     if (!subjects || !connections || !rules || !defaultVerdict || review === undefined) return undefined;
-    return { subjects, connections, access, accessDurationSeconds, rules, default: defaultVerdict, review, reviewMode };
+    return { subjects, connections, access, accessDurationSeconds, rules, default: defaultVerdict, review, reviewMode, unknownFunctions };
   }
 
   private accessDuration(value: unknown, access: AccessMode): number | null {

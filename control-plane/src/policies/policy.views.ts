@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ACCESS_MODES, REVIEW_MODES, VERDICTS } from './policy-document.js';
+import { ACCESS_MODES, REVIEW_MODES, UNKNOWN_FUNCTION_MODES, VERDICTS } from './policy-document.js';
 import type { PolicyVersionEntity } from './policy-version.entity.js';
 import type { PolicyEntity } from './policy.entity.js';
 
@@ -18,6 +18,7 @@ export class PolicySummaryView {
   @ApiProperty({ enum: ACCESS_MODES }) access!: string;
   @ApiProperty({ enum: VERDICTS }) default!: string;
   @ApiProperty({ enum: REVIEW_MODES }) reviewMode!: string;
+  @ApiProperty({ enum: UNKNOWN_FUNCTION_MODES, description: 'strictest: calls to unknown functions make a statement unknowable' }) unknownFunctions!: string;
   @ApiProperty({ description: 'How many command rules' }) rules!: number;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
   @ApiProperty() createdBy!: string;
@@ -58,6 +59,7 @@ export function toPolicySummaryView(p: PolicyEntity): PolicySummaryView {
     access: p.spec.access,
     default: p.spec.default,
     reviewMode: p.spec.reviewMode,
+    unknownFunctions: p.spec.unknownFunctions ?? 'trust',
     rules: p.spec.rules.length,
     createdAt: p.createdAt.toISOString(),
     createdBy: p.createdBy,

@@ -54,7 +54,7 @@ function toPolicy(p: CompiledPolicy): PolicyRules {
         }
       : {}),
     failFast: p.failFast,
-    unknownFunctions: 'trust',
+    unknownFunctions: p.failClosedOnUnknownFunctions ? 'fail-closed' : 'trust',
   };
 }
 
