@@ -28,7 +28,7 @@ describe('fromWirePolicy', () => {
     expect(rules.policies[0]!.rules[0]!.invalidPattern).toBe('(');
   });
 
-  it('carries the policy's choice to fail closed on unknown functions', () => {
+  it('carries the policy’s choice to fail closed on unknown functions', () => {
     const rules = fromWirePolicy(create(SessionPolicySchema, {
       policies: [{ name: 'strict', defaultAction: PolicyAction.ALLOW, failClosedOnUnknownFunctions: true }],
     }));
