@@ -12,13 +12,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg'; // the workspace root's devDependency (node-postgres): the release-latency client
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..');
+// BENCH_ROOT: the workspace whose built packages to run (default: the one holding this script), e.g. an
+// older commit's worktree; results are still written next to this script.
+const ROOT = path.resolve(process.env.BENCH_ROOT ?? path.resolve(HERE, '..'));
 
 // ---------------------------------------------------------------------------------------------
 // options
 const USAGE = `usage: node bench/run.mjs [--quick] [--seconds N] [--rounds N] [--bulk-mib N]
                          [--slow-reader-sleep N | --no-slow-reader] [--releases N | --no-releases]
-                         [--paths LIST] [--profile DIR] [--keep-logs]
+                         [--paths LIST] [--profile DIR] [--keep-logs] [--no-pgbench] [--bulk-warmup]
   --quick              smoke run (< 1 min): 2 s pgbench runs, 1 round, 64 MiB bulk table
   --seconds N          duration of each pgbench run (default 10)
   --rounds N           interleaved rounds; the median is reported (default 3)
@@ -31,10 +33,13 @@ const USAGE = `usage: node bench/run.mjs [--quick] [--seconds N] [--rounds N] [-
   --profile DIR        run the three airlock processes with node --cpu-prof, profiles written to DIR
                        (summarise with: node bench/profile-summary.mjs DIR)
   --keep-logs          keep the temp dir with process logs (always kept on failure)
-env: BENCH_PGHOST/BENCH_PGPORT (default 127.0.0.1:5432, trust auth as user postgres)`;
+  --no-pgbench         skip the pgbench runs (c=1, c=8): bulk COPY only
+  --bulk-warmup        one unmeasured bulk COPY through every path before the rounds (JIT-warm relays)
+env: BENCH_PGHOST/BENCH_PGPORT (default 127.0.0.1:5432, trust auth as user postgres);
+     BENCH_ROOT: workspace whose built packages are benchmarked (default: this script's)`;
 
 function parseArgs(argv) {
-  const o = { paths: undefined, profileDir: undefined, quick: false, seconds: undefined, rounds: undefined, bulkMib: undefined, slowReader: true, slowSleep: undefined, releases: undefined, keepLogs: false };
+  const o = { paths: undefined, profileDir: undefined, quick: false, seconds: undefined, rounds: undefined, bulkMib: undefined, slowReader: true, slowSleep: undefined, releases: undefined, keepLogs: false, pgbench: true, bulkWarmup: false };
   const num = (i, name) => {
     const v = Number(argv[i]);
     if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} needs a positive number, got ${argv[i]}`);
@@ -51,6 +56,8 @@ function parseArgs(argv) {
     else if (a === '--releases') o.releases = Math.round(num(++i, a));
     else if (a === '--no-releases') o.releases = 0;
     else if (a === '--keep-logs') o.keepLogs = true;
+    else if (a === '--no-pgbench') o.pgbench = false;
+    else if (a === '--bulk-warmup') o.bulkWarmup = true;
     else if (a === '--paths') {
       o.paths = String(argv[++i] ?? '').split(',').filter(Boolean);
       const bad = o.paths.filter((p) => !PATHS_ALL.includes(p));
@@ -421,6 +428,11 @@ async function startAirlock() {
       '--database', BENCH_DB, '--user', BENCH_ROLE, '--secret', 'env:BENCH_PG_PASSWORD', '--tls-mode', 'disable',
     ]);
   }
+  const portLine = /^\{.*"port":\s*(\d+).*\}$/m;
+  const connect = startDaemon('cli-connect', NODE, [...nodeArgs, CLI_BIN, 'connect', 'pg', '--port', String(await freePort()), '--json'], { cwd: work, env: { ...cliEnv, ...nodeEnv } });
+  const m = await waitForLog(connect, portLine, 30_000);
+  // Without the airlock+policy path, no users, policy or second CLI (older builds have none of them).
+  if (opts.paths && !opts.paths.includes('airlock+policy')) return { cp, agent, connect, port: Number(m[1]), url };
   // The policy path: user 'bench' (group bench) through its own `airlock connect`; reviews are approved
   // by 'bench-approver' (group approvers): no self-approval.
   const benchUser = JSON.parse(await cli(['users', 'create', 'bench', '--group', 'bench', '--json']));
@@ -434,10 +446,7 @@ async function startAirlock() {
   const r = await run(NODE, [CLI_BIN, 'login', '--url', url, '--token', benchUser.token], { env: policyEnv, timeoutMs: 60_000 });
   if (r.status !== 0) throw new Error(`airlock login as bench failed (${r.status}):\n${r.stderr}${r.stdout}`);
 
-  const portLine = /^\{.*"port":\s*(\d+).*\}$/m;
-  const connect = startDaemon('cli-connect', NODE, [...nodeArgs, CLI_BIN, 'connect', 'pg', '--port', String(await freePort()), '--json'], { cwd: work, env: { ...cliEnv, ...nodeEnv } });
   const policyConnect = startDaemon('cli-connect-policy', NODE, [...nodeArgs, CLI_BIN, 'connect', 'pg-policy', '--port', String(await freePort()), '--json'], { cwd: work, env: { ...policyEnv, ...nodeEnv } });
-  const m = await waitForLog(connect, portLine, 30_000);
   const mp = await waitForLog(policyConnect, portLine, 30_000);
   return { cp, agent, connect, port: Number(m[1]), policyConnect, policyPort: Number(mp[1]), url, approverToken: approver.token };
 }
@@ -757,6 +766,7 @@ function renderTable(res) {
   const head = ['metric', ...paths.flatMap((p) => (p === 'direct' ? ['direct'] : p === P && paths.includes('airlock') ? [p, `${p} ÷ direct`, `${p} ÷ airlock`] : [p, `${p} ÷ direct`]))];
   lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
   const row = (label, key, d) => {
+    if (!paths.some((p) => Number.isFinite(m[p]?.[key]))) return; // not measured in this run (e.g. --no-pgbench)
     const cells = [label];
     for (const p of paths) {
       const v = m[p]?.[key];
@@ -774,6 +784,7 @@ function renderTable(res) {
   row('pgbench -S c=8: machine CPU µs / txn', 'machine_cpu_us_per_txn_c8', 0);
   row('pgbench -S c=8: CPU of unrelated processes (cores; noise)', 'foreign_busy_cores_c8', 2);
   row('bulk COPY TO STDOUT (MiB/s)', 'bulk_mibs', 0);
+  row('bulk COPY: CPU of unrelated processes (cores; noise)', 'bulk_foreign_busy_cores', 2);
   const out = [lines.join('\n')];
 
   const a = m.airlock ?? {};
@@ -877,7 +888,7 @@ async function main() {
   const airlock = await startAirlock();
   const airlockProcs = { controlPlane: airlock.cp.pid, agent: airlock.agent.pid, cli: airlock.connect.pid };
   // the policy path shares the control plane and the agent; its CLI is the bench user's own `airlock connect`
-  const policyProcs = { controlPlane: airlock.cp.pid, agent: airlock.agent.pid, cli: airlock.policyConnect.pid };
+  const policyProcs = { controlPlane: airlock.cp.pid, agent: airlock.agent.pid, cli: airlock.policyConnect?.pid };
   const procsOf = (p) => (p === 'airlock' ? airlockProcs : p === 'airlock+policy' ? policyProcs : p === 'pgbouncer' ? { pgbouncer: bouncer.pid } : {});
   const ports = { direct: PGPORT, airlock: airlock.port, 'airlock+policy': airlock.policyPort, ...(bouncer ? { pgbouncer: bouncer.port } : {}) };
   const paths = PATHS_ALL.filter((p) => ports[p] && (!opts.paths || opts.paths.includes(p)));
@@ -885,8 +896,9 @@ async function main() {
 
   // Warm-up: every path answers, and the caches (shared buffers, JIT) are warm before measuring.
   log('warm-up');
-  for (const p of paths) await pgbench(ports[p], 2, 1);
+  if (opts.pgbench) for (const p of paths) await pgbench(ports[p], 2, 1);
   await bulkCopy(PGPORT, bulkTable, 120_000);
+  if (opts.bulkWarmup) for (const p of paths) if (p !== 'direct' && p !== 'airlock+policy') await bulkCopy(ports[p], bulkTable, 120_000);
 
   const raw = Object.fromEntries(paths.map((p) => [p, []]));
   const bulkTimeout = Math.max(120_000, opts.bulkMib * 1000); // ≥ 1 MiB/s or give up
@@ -894,7 +906,7 @@ async function main() {
     // rotate the order each round so no path always runs first / after the same neighbour
     const order = paths.map((_, i) => paths[(i + round) % paths.length]);
     const rec = Object.fromEntries(paths.map((p) => [p, { round }]));
-    for (const p of order) {
+    for (const p of opts.pgbench ? order : []) {
       log(`round ${round + 1}/${opts.rounds} ${p}: pgbench c=1`);
       const procs = procsOf(p);
       const before = cpuSnapshot(procs);
@@ -903,13 +915,13 @@ async function main() {
       // whole run (incl. connection setup, negligible over the run) ÷ transactions: the cost per statement when not saturated
       for (const [name, ms] of Object.entries(cpuDeltaMs(before, cpuSnapshot(procs)))) rec[p][`cpu_us_per_txn_c1_${name}`] = (ms * 1000) / r.txns;
     }
-    for (const p of order) {
+    for (const p of opts.pgbench ? order : []) {
       log(`round ${round + 1}/${opts.rounds} ${p}: pgbench c=8`);
       const procs = procsOf(p);
       const roles = Object.fromEntries(Object.entries({ ...airlockProcs, ...(bouncer ? { pgbouncer: bouncer.pid } : {}) }).map(([k, v]) => [String(v), k === 'pgbouncer' ? k : `airlock ${k}`]));
       // 'airlock cli' is the CLI of the path under test; the other path's CLI is idle meanwhile
       roles[String(airlock.connect.pid)] = p === 'airlock+policy' ? 'airlock cli (other path)' : 'airlock cli';
-      roles[String(airlock.policyConnect.pid)] = p === 'airlock+policy' ? 'airlock cli' : 'airlock cli (other path)';
+      if (airlock.policyConnect) roles[String(airlock.policyConnect.pid)] = p === 'airlock+policy' ? 'airlock cli' : 'airlock cli (other path)';
       roles[String(process.pid)] = 'bench (this script)';
       // CPU is sampled over a steady-state window inside the run (after the 8 sessions have opened,
       // before pgbench closes them), while pgbench and its backends are still alive to be read.
@@ -949,11 +961,17 @@ async function main() {
       if (p === 'airlock+policy') continue; // COPY is not in the bench policy's rules: default deny
       log(`round ${round + 1}/${opts.rounds} ${p}: bulk COPY`);
       const procs = procsOf(p);
+      const roles = Object.fromEntries(Object.entries({ ...airlockProcs, ...(bouncer ? { pgbouncer: bouncer.pid } : {}) }).map(([k, v]) => [String(v), k === 'pgbouncer' ? k : `airlock ${k}`]));
+      roles[String(process.pid)] = 'bench (this script)';
+      const allBefore = allProcessTicks(roles);
       const before = cpuSnapshot(procs);
       const r = await bulkCopy(ports[p], bulkTable, bulkTimeout);
       const cpu = cpuDeltaMs(before, cpuSnapshot(procs));
       const mib = r.bytes / 1024 / 1024;
-      Object.assign(rec[p], { bulk_mibs: r.mibPerSec, bulk_bytes: r.bytes });
+      // CPU of processes outside the measured path during the copy (other jobs on the machine): noise
+      const ours = (g) => /^(\(exited children of )?(airlock |pgbouncer\)?$|bench \()/.test(g) || /^postgres backend [^@]+@(airlock_bench|control-plane store)$/.test(g) || /^postgres (?!backend)/.test(g);
+      const foreignMs = Object.entries(groupDelta(allBefore, allProcessTicks(roles))).filter(([g]) => !ours(g)).reduce((x, [, ms]) => x + ms, 0);
+      Object.assign(rec[p], { bulk_mibs: r.mibPerSec, bulk_bytes: r.bytes, bulk_foreign_busy_cores: foreignMs / 1000 / r.seconds });
       let total = 0;
       for (const [name, ms] of Object.entries(cpu)) {
         rec[p][`cpu_ms_per_mib_${name}`] = ms / mib;
@@ -977,7 +995,7 @@ async function main() {
     }
   }
   const memory = {};
-  for (const [name, pid] of Object.entries({ ...airlockProcs, cliPolicy: airlock.policyConnect.pid, ...(bouncer ? { pgbouncer: bouncer.pid } : {}) })) memory[name] = procMem(pid);
+  for (const [name, pid] of Object.entries({ ...airlockProcs, ...(airlock.policyConnect ? { cliPolicy: airlock.policyConnect.pid } : {}), ...(bouncer ? { pgbouncer: bouncer.pid } : {}) })) memory[name] = procMem(pid);
 
   let release;
   if (opts.releases > 0 && paths.includes('airlock+policy')) {

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerAgents } from './commands/agents.js';
 import { registerApply } from './commands/apply.js';
+import { registerAudit } from './commands/audit.js';
 import { registerConnect } from './commands/connect.js';
 import { registerConnections } from './commands/connections.js';
 import { registerDev } from './commands/dev.js';
@@ -37,6 +38,7 @@ function buildProgram(): Command {
   registerRequest(program);
   registerGrants(program);
   registerSessions(program);
+  registerAudit(program);
   registerConnect(program);
   registerExec(program);
   registerDev(program);

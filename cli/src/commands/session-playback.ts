@@ -5,7 +5,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ApiClient, CliError, type Session } from '../lib/api.js';
 import { addJsonOption, printJson, printLine, type JsonOption } from '../lib/output.js';
-import { EXPORT_FORMATS, jsonlRecord, toAsciicast, toJsonl, type ExportFormat } from '../lib/session-export.js';
+import { EXPORT_FORMATS, toAsciicast, toJsonl, type ExportFormat } from '../lib/session-export.js';
 import { endLine, playTimeline, recordedStatements, sessionTimeline, statementLines, type TimelineLine } from '../lib/session-timeline.js';
 
 /**
@@ -94,7 +94,7 @@ async function tail(api: ApiClient, id: string, options: JsonOption): Promise<vo
       announced = true;
     }
     const statements = recordedStatements(page.statements);
-    if (options.json) for (const raw of page.statements) printLine(JSON.stringify(jsonlRecord(session, raw)));
+    if (options.json) process.stdout.write(toJsonl(session, page.statements));
     else {
       for (const st of statements) {
         const { statement, outcome } = statementLines(st, session.startedAt);

@@ -210,6 +210,40 @@ export interface Grant {
   revokedBy: string | null;
 }
 
+/** An audit event (audit/audit.views.ts): each carries the hash of the one before it. */
+export interface AuditEvent {
+  id: number;
+  at: string;
+  actor: string;
+  kind: string;
+  target: string;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditFilter {
+  actor?: string;
+  /** A kind (`policy.applied`) or a domain of kinds (`review.`). */
+  kind?: string;
+  target?: string;
+  connection?: string;
+  /** ISO-8601. */
+  since?: string;
+  until?: string;
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  /** Pass as `cursor` for older events; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** GET /v1/audit/verify: the chain is intact, or the first event that breaks it. */
+export type AuditVerification =
+  | { ok: true; events: number; head: string }
+  | { ok: false; firstBadEventId: number; problem: 'altered' | 'removed' | 'reordered' | 'inserted'; message: string };
+
 /** A request body sent as it is (e.g. a YAML document), not as JSON. */
 export class RawBody {
   constructor(
@@ -336,6 +370,20 @@ export class ApiClient {
     return this.request<{ grants: Grant[] }>('GET', `/v1/grants${active ? '?active=true' : ''}`).then((r) => r.grants);
   }
 
+  /** Newest first. */
+  listAudit(query: AuditFilter & { limit?: number; cursor?: string } = {}): Promise<AuditPage> {
+    return this.request('GET', `/v1/audit${searchOf(query)}`);
+  }
+
+  verifyAudit(): Promise<AuditVerification> {
+    return this.request('GET', '/v1/audit/verify');
+  }
+
+  /** Oldest first, one JSON object per line, as the control plane streams it. */
+  exportAudit(query: AuditFilter & { format?: 'jsonl' } = {}): Promise<ReadableStream<Uint8Array>> {
+    return this.openStream(`/v1/audit/export${searchOf(query)}`);
+  }
+
   revokeGrant(id: string): Promise<Grant> {
     return this.request('DELETE', `/v1/grants/${encodeURIComponent(id)}`);
   }
@@ -377,6 +425,25 @@ export class ApiClient {
     }
   }
 
+  /**
+   * A GET whose body is streamed rather than read whole: the timeout covers waiting for the answer to
+   * start, not how long the body takes.
+   */
+  async openStream(path: string): Promise<ReadableStream<Uint8Array>> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('no answer', 'TimeoutError')), this.timeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(this.url + path, { headers: { authorization: `Bearer ${this.token}` }, signal: controller.signal });
+    } catch (err) {
+      throw new ControlPlaneUnreachableError(this.url, describeFetchFailure(err, this.timeoutMs));
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!response.ok || !response.body) throw this.errorFor(response, await response.text());
+    return response.body;
+  }
+
   private errorFor(response: Response, text: string): ApiError {
     const { code, message } = parseErrorBody(text, response);
     if (response.status === 401) {
@@ -391,6 +458,13 @@ export class ApiClient {
     if (response.status === 404) return new NotFoundError(message, response.status, code);
     return new ApiError(message, response.status, code);
   }
+}
+
+/** `?a=1&b=2` from the defined values, or '' when there are none. */
+function searchOf(query: object): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query) as Array<[string, unknown]>) if (value !== undefined && value !== '') params.set(key, String(value));
+  return params.size > 0 ? `?${params}` : '';
 }
 
 function parseErrorBody(text: string, response: Response): { code: string; message: string } {

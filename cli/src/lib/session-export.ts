@@ -8,12 +8,13 @@ import { recordedStatements, sessionTimeline, type LineStyle, type TimelineLine 
 export const EXPORT_FORMATS = ['jsonl', 'cast'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** One JSON object a line: the session it belongs to, then the statement exactly as the API sent it. */
+/** One JSON object a line, in sequence order: the session it belongs to, then the statement exactly as the API sent it. */
 export function toJsonl(session: Session, statements: readonly RawStatement[]): string {
-  return statements.map((st) => JSON.stringify(jsonlRecord(session, st)) + '\n').join('');
+  const bySequence = [...statements].sort((a, b) => Number(a.sequence) - Number(b.sequence));
+  return bySequence.map((st) => JSON.stringify(jsonlRecord(session, st)) + '\n').join('');
 }
 
-export function jsonlRecord(session: Pick<Session, 'id' | 'connection' | 'subject'>, statement: RawStatement): Record<string, unknown> {
+function jsonlRecord(session: Pick<Session, 'id' | 'connection' | 'subject'>, statement: RawStatement): Record<string, unknown> {
   return { sessionId: session.id, connection: session.connection, subject: session.subject, ...statement };
 }
 

@@ -15,6 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { describeProblems, parsePolicyDocument, type PolicySpec } from '@airlock/control-plane/policy-document';
 import { FakeAccess } from './fake-access.js';
+import { FakeAudit, JsonLines } from './fake-audit.js';
 
 /** Admins (identity/api-token.entity.ts roles: admin, user). */
 export const ALICE = { token: 'alk_admin_AliceAliceAliceAliceAliceAlice0', subject: 'alice@example.com', role: 'admin', groups: [] as string[] };
@@ -248,7 +249,12 @@ export class FakeControlPlane {
   );
   /** Access reviews and grants (fake-access.ts); tests decide reviews through it as another person would. */
   readonly access = new FakeAccess((name) => this.connections.some((c) => c.name === name));
+  /** The audit log (fake-audit.ts); tests may append events or break the chain. */
+  readonly audit = new FakeAudit();
   private readonly routes: Route[] = [
+    { method: 'GET', pattern: /^\/v1\/audit$/, handle: (_, { url }) => this.audit.list(url), adminOnly: 'read the audit log' },
+    { method: 'GET', pattern: /^\/v1\/audit\/verify$/, handle: () => this.audit.verify(), adminOnly: 'read the audit log' },
+    { method: 'GET', pattern: /^\/v1\/audit\/export$/, handle: (_, { url }) => this.audit.export(url), adminOnly: 'read the audit log' },
     { method: 'GET', pattern: /^\/v1\/whoami$/, handle: (_, { user }) => [200, user] },
     { method: 'GET', pattern: /^\/v1\/agents$/, handle: () => [200, { agents: this.agents }], adminOnly: 'manage agents' },
     { method: 'POST', pattern: /^\/v1\/agents$/, handle: (_, { body }) => this.createAgent(body), adminOnly: 'manage agents' },
@@ -595,6 +601,10 @@ function problem(error: string, message: string): { error: string; message: stri
 function send(res: ServerResponse, status: number, body?: unknown): void {
   if (body === undefined) {
     res.writeHead(status).end();
+    return;
+  }
+  if (body instanceof JsonLines) {
+    res.writeHead(status, { 'content-type': 'application/x-ndjson; charset=utf-8' }).end(body.lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
     return;
   }
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ServerInfo } from '../common/server-info.js';
-import { AdminOnly } from '../identity/principal.js';
+import { AdminOnly, CurrentPrincipal, type Principal } from '../identity/principal.js';
 import { AgentRegistry } from './agent-registry.js';
 import { AgentListView, CreatedAgentView, toAgentView } from './agent.views.js';
 import { AgentsService } from './agents.service.js';
@@ -20,8 +20,8 @@ export class AgentsController {
 
   @Post()
   @ApiCreatedResponse({ type: CreatedAgentView, description: 'The agent and its one-time join token' })
-  async create(@Body() body: CreateAgentDto): Promise<CreatedAgentView> {
-    const created = await this.agents.create(body.name, body.joinTokenTtlSeconds);
+  async create(@Body() body: CreateAgentDto, @CurrentPrincipal() principal: Principal): Promise<CreatedAgentView> {
+    const created = await this.agents.create(body.name, body.joinTokenTtlSeconds, principal.subject);
     return {
       agent: toAgentView(created.agent, null),
       joinToken: created.joinToken,
@@ -40,7 +40,7 @@ export class AgentsController {
   @Delete(':name')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted; a connected agent is disconnected' })
-  async delete(@Param('name') name: string): Promise<void> {
-    await this.agents.delete(name);
+  async delete(@Param('name') name: string, @CurrentPrincipal() principal: Principal): Promise<void> {
+    await this.agents.delete(name, principal.subject);
   }
 }

@@ -42,10 +42,10 @@ export class AgentsService {
   ) {}
 
   /** Registers an agent by name and issues its one-time join token; `actor` is who asked, for the audit log. */
-  async create(name: string, ttlSeconds = DEFAULT_JOIN_TOKEN_TTL_SECONDS, actor = 'airlock'): Promise<CreatedAgent> {
+  async create(name: string, ttlSeconds: number | undefined, actor: string): Promise<CreatedAgent> {
     const join = issueToken('join');
     const now = this.clock.now();
-    const joinTokenExpiresAt = new Date(now.getTime() + ttlSeconds * 1000);
+    const joinTokenExpiresAt = new Date(now.getTime() + (ttlSeconds ?? DEFAULT_JOIN_TOKEN_TTL_SECONDS) * 1000);
     try {
       const agent = await this.agents.insertAwaitingEnrollment({
         id: randomUUID(),
@@ -84,7 +84,7 @@ export class AgentsService {
   }
 
   /** Deletes an agent that no connection uses, and drops its live link. */
-  async delete(name: string, actor = 'airlock'): Promise<void> {
+  async delete(name: string, actor: string): Promise<void> {
     const agent = await this.findByName(name);
     await this.refuseIfInUse(agent);
     try {

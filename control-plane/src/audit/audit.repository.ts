@@ -1,6 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, SelectQueryBuilder } from 'typeorm';
+import { CONFIG } from '../common/config.token.js';
+import type { ControlPlaneConfig } from '../config/config.js';
 import type { Transaction } from '../database/transactions.js';
 import { auditEventHash, GENESIS_HASH, storedFormOf } from './audit-chain.js';
 import type { ChainLookup } from './audit-chain-verifier.js';
@@ -33,7 +35,19 @@ const APPEND = `
 
 @Injectable()
 export class AuditRepository implements ChainLookup {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  /**
+   * Embedded PGlite runs every transaction in its one session, where an advisory lock serializes
+   * nothing (a session may take it again): there, appends also queue up in this process.
+   */
+  private readonly sharedSession: boolean;
+  private appending: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(CONFIG) config: ControlPlaneConfig,
+  ) {
+    this.sharedSession = config.database.kind === 'pglite';
+  }
 
   /**
    * Appends one event to the chain. Inside the caller's transaction when given (the lock is then held
@@ -41,6 +55,13 @@ export class AuditRepository implements ChainLookup {
    */
   async append(event: NewAuditEvent, tx?: Transaction): Promise<void> {
     if (!tx) return this.dataSource.transaction((own) => this.append(event, own));
+    if (!this.sharedSession) return this.appendLocked(event, tx);
+    const turn = this.appending.then(() => this.appendLocked(event, tx));
+    this.appending = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async appendLocked(event: NewAuditEvent, tx: Transaction): Promise<void> {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_APPEND_LOCK]);
     const [head] = (await tx.query('SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1')) as Array<{ hash: string }>;
     const [{ id }] = (await tx.query(`SELECT nextval(pg_get_serial_sequence('audit_events', 'id'))::text AS id`)) as Array<{ id: string }>;
@@ -70,8 +91,8 @@ export class AuditRepository implements ChainLookup {
   }
 
   async idOfHash(hash: string): Promise<string | null> {
-    const [row] = (await this.dataSource.query('SELECT id::text AS id FROM audit_events WHERE hash = $1 ORDER BY id LIMIT 1', [hash])) as Array<{ id: string }>;
-    return row?.id ?? null;
+    const [row] = (await this.dataSource.query('SELECT id::text AS text_id FROM audit_events WHERE hash = $1 ORDER BY audit_events.id LIMIT 1', [hash])) as Array<{ text_id: string }>;
+    return row?.text_id ?? null;
   }
 
   async isFollowed(hash: string): Promise<boolean> {

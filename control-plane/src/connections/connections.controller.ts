@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AdminOnly } from '../identity/principal.js';
+import { AdminOnly, CurrentPrincipal, type Principal } from '../identity/principal.js';
 import { ConnectionListView, ConnectionView, toConnectionView } from './connection.views.js';
 import { ConnectionsService } from './connections.service.js';
 import { CreateConnectionDto } from './dto/create-connection.dto.js';
@@ -14,8 +14,8 @@ export class ConnectionsController {
   @Post()
   @AdminOnly('create connections')
   @ApiCreatedResponse({ type: ConnectionView })
-  async create(@Body() body: CreateConnectionDto): Promise<ConnectionView> {
-    return toConnectionView(await this.connections.create(body));
+  async create(@Body() body: CreateConnectionDto, @CurrentPrincipal() principal: Principal): Promise<ConnectionView> {
+    return toConnectionView(await this.connections.create(body, principal.subject));
   }
 
   @Get()
@@ -34,7 +34,7 @@ export class ConnectionsController {
   @AdminOnly('delete connections')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted; recorded sessions are kept' })
-  async delete(@Param('name') name: string): Promise<void> {
-    await this.connections.delete(name);
+  async delete(@Param('name') name: string, @CurrentPrincipal() principal: Principal): Promise<void> {
+    await this.connections.delete(name, principal.subject);
   }
 }

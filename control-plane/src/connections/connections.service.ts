@@ -46,7 +46,7 @@ export class ConnectionsService {
   ) {}
 
   /** `actor` is who asked, for the audit log. */
-  async create(input: NewConnection, actor = 'airlock'): Promise<ConnectionDetails> {
+  async create(input: NewConnection, actor: string): Promise<ConnectionDetails> {
     const agent = await this.agents.findByName(input.agent);
     const connection: ConnectionEntity = {
       id: randomUUID(),
@@ -94,7 +94,7 @@ export class ConnectionsService {
     return this.withAgents(await this.connections.listByName());
   }
 
-  async delete(name: string, actor = 'airlock'): Promise<void> {
+  async delete(name: string, actor: string): Promise<void> {
     if (!(await this.connections.deleteByName(name))) throw new NotFoundError(`connection "${name}" does not exist`);
     this.logger.info('connection deleted', { connectionName: name });
     await this.audit.record({ actor, kind: 'connection.deleted', target: `connection/${name}` });

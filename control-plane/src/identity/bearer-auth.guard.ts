@@ -6,6 +6,7 @@ import { type AuthenticatedRequest, IS_PUBLIC } from './principal.js';
 
 interface HttpRequest extends AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
+  ip?: string;
 }
 
 /** Global guard: every route needs `Authorization: Bearer <token>` unless marked @Public(). */
@@ -23,7 +24,7 @@ export class BearerAuthGuard implements CanActivate {
 
     const request = context.switchToHttp().getRequest<HttpRequest>();
     const token = bearerTokenOf(request.headers.authorization);
-    const principal = await this.identity.authenticateBearer(token);
+    const principal = await this.identity.authenticateBearer(token, request.ip);
     if (!principal) {
       throw new UnauthenticatedError('the bearer token is not valid or has been revoked; log in again with `airlock login`');
     }

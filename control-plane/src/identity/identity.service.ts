@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { recordableTokenPrefix, RefusalThrottle } from '../audit/refusal-throttle.js';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { hashToken, issueToken, tokenMatchesHash, tokenPrefix } from '../common/tokens.js';
 import { isUniqueViolation } from '../common/errors.js';
@@ -20,9 +22,13 @@ const NO_MATCH_HASH = hashToken('airlock:no-such-token');
 
 @Injectable()
 export class IdentityService {
+  /** At most one `auth.refused` event per source address per minute. */
+  private readonly refusals = new RefusalThrottle();
+
   constructor(
     private readonly tokens: ApiTokensRepository,
     private readonly users: UsersRepository,
+    private readonly audit: AuditService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -41,8 +47,17 @@ export class IdentityService {
     return { kind: 'generated', token: issued.token };
   }
 
-  /** The principal a bearer token stands for, or null if it is unknown or revoked. */
-  async authenticateBearer(token: string): Promise<Principal | null> {
+  /**
+   * The principal a bearer token stands for, or null if it is unknown or revoked. A refusal is
+   * audited (rate-limited per `source`, the caller's address), naming only the token's prefix.
+   */
+  async authenticateBearer(token: string, source = 'unknown'): Promise<Principal | null> {
+    const principal = await this.principalOf(token);
+    if (!principal) await this.recordRefusal(token, source);
+    return principal;
+  }
+
+  private async principalOf(token: string): Promise<Principal | null> {
     const candidates = await this.tokens.findActiveByPrefix(tokenPrefix(token));
     const match = findMatchingToken(token, candidates);
     if (!match) return null;
@@ -55,6 +70,18 @@ export class IdentityService {
     }
     await this.tokens.markUsed(match.id, this.clock.now());
     return principal;
+  }
+
+  private async recordRefusal(token: string, source: string): Promise<void> {
+    const admitted = this.refusals.admit(source, this.clock.now());
+    if (!admitted) return;
+    const prefix = recordableTokenPrefix(token, tokenPrefix);
+    await this.audit.record({
+      actor: `anonymous:${source}`,
+      kind: 'auth.refused',
+      target: `token/${prefix ?? 'unrecognized'}`,
+      details: { source, tokenPrefix: prefix, unrecordedSincePrevious: admitted.unrecorded },
+    });
   }
 
   private async ensureAdminToken(token: string): Promise<void> {
@@ -74,6 +101,12 @@ export class IdentityService {
       tokenPrefix: tokenPrefix(token),
       tokenHash: hashToken(token),
       createdAt: this.clock.now(),
+    });
+    await this.audit.record({
+      actor: 'airlock',
+      kind: 'token.created',
+      target: `token/${BOOTSTRAP_TOKEN_NAME}`,
+      details: { role: 'admin', tokenPrefix: recordableTokenPrefix(token, tokenPrefix) },
     });
   }
 }

@@ -108,7 +108,7 @@ describe('following and killing sessions over HTTP', () => {
       expect(res.body).toMatchObject({ session: { id: session.id, status: 'open' }, reason: 'killed by bootstrap-admin: incident 4711' });
       expect(link.kills.at(-1)).toEqual({ sessionId: session.id, reason: 'killed by bootstrap-admin: incident 4711' });
 
-      const audit = await cp.app.get(AuditService).list({ kind: 'session.killed' });
+      const audit = (await cp.app.get(AuditService).list({ kind: 'session.killed' })).events;
       expect(audit[0]).toMatchObject({
         actor: 'bootstrap-admin',
         kind: 'session.killed',
@@ -151,7 +151,7 @@ describe('following and killing sessions over HTTP', () => {
     it('answers 503 agent_offline when the session\'s agent is not connected, and records nothing', async () => {
       const offlineAgent = (await admin('GET', '/v1/agents')).body.agents.find((a: { name: string }) => a.name === 'agent-2').id;
       const session = await openSession({ agent: offlineAgent });
-      const before = (await cp.app.get(AuditService).list({ kind: 'session.killed' })).length;
+      const before = (await cp.app.get(AuditService).list({ kind: 'session.killed' })).events.length;
       expect(await admin('POST', `/v1/sessions/${session.id}/kill`, {})).toMatchObject({
         status: 503,
         body: {
@@ -159,7 +159,7 @@ describe('following and killing sessions over HTTP', () => {
           message: `cannot kill session ${session.id}: its agent "agent-2" is not connected to the control plane; try again once it reconnects`,
         },
       });
-      expect((await cp.app.get(AuditService).list({ kind: 'session.killed' })).length).toBe(before);
+      expect((await cp.app.get(AuditService).list({ kind: 'session.killed' })).events.length).toBe(before);
     });
   });
 });

@@ -4,7 +4,7 @@ import { auditEventHash, GENESIS_HASH } from '../../audit/audit-chain.js';
 const BACKFILL_PAGE = 500;
 
 interface StoredEvent {
-  id: string;
+  text_id: string;
   at: Date;
   actor: string;
   kind: string;
@@ -29,16 +29,17 @@ export class AuditHashChain1764400000000 implements MigrationInterface {
     let afterId = '0';
     for (;;) {
       const page = (await db.query(
-        'SELECT id::text AS id, at, actor, kind, target, details FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2',
+        // Ordered by the bigint column: an output column named id (the text) would sort as text.
+        'SELECT id::text AS text_id, at, actor, kind, target, details FROM audit_events WHERE id > $1 ORDER BY audit_events.id LIMIT $2',
         [afterId, BACKFILL_PAGE],
       )) as StoredEvent[];
       for (const event of page) {
-        const hash = auditEventHash(prevHash, event);
-        await db.query('UPDATE audit_events SET prev_hash = $2, hash = $3 WHERE id = $1', [event.id, prevHash, hash]);
+        const hash = auditEventHash(prevHash, { ...event, id: event.text_id });
+        await db.query('UPDATE audit_events SET prev_hash = $2, hash = $3 WHERE id = $1', [event.text_id, prevHash, hash]);
         prevHash = hash;
       }
       if (page.length < BACKFILL_PAGE) break;
-      afterId = page[page.length - 1].id;
+      afterId = page[page.length - 1].text_id;
     }
     await db.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only');
     await db.query('ALTER TABLE audit_events ALTER COLUMN prev_hash SET NOT NULL, ALTER COLUMN hash SET NOT NULL');
