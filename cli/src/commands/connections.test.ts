@@ -41,6 +41,17 @@ describe('airlock connections', () => {
     });
   });
 
+  it('create sends --tag labels and show prints them', async () => {
+    const result = await airlock(...CREATE, '--port', '5432', '--tag', 'env=prod', '--tag', 'team=payments');
+    expect(result.code, result.stderr).toBe(0);
+    expect(fake.requests.at(-1)?.body).toMatchObject({ tags: { env: 'prod', team: 'payments' } });
+    const shown = await airlock('connections', 'show', 'pg-west');
+    expect(shown.stdout).toMatch(/^Tags: +env=prod, team=payments$/m);
+    const bad = await airlock(...CREATE, '--port', '5432', '--tag', 'no-equals-sign');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Expected key=value, e.g. env=prod.');
+  });
+
   it.each(['0', '65536', '54x', '-1'])('create rejects port %s before calling the control plane', async (port) => {
     const result = await airlock(...CREATE, '--port', port);
 
@@ -112,7 +123,7 @@ describe('airlock connections', () => {
       {
         id: IDS.pgProd, name: 'pg-prod', type: 'postgres', agent: 'east', agentConnected: true, host: '10.0.0.5',
         port: 5432, database: 'shop', user: 'app', secret: 'env:PG_PASSWORD', tlsMode: 'require',
-        createdAt: '2025-11-25T07:00:00.000Z', policies: [],
+        createdAt: '2025-11-25T07:00:00.000Z', tags: {}, policies: [],
       },
     ]);
   });

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   ApiClient,
   CONNECTION_TYPES,
@@ -28,6 +28,7 @@ interface CreateOptions extends JsonOption {
   user?: string;
   secret?: string;
   tlsMode?: string;
+  tag: Record<string, string>;
 }
 
 export function registerConnections(program: Command): void {
@@ -47,7 +48,8 @@ export function registerConnections(program: Command): void {
       .option('--database <name>', 'database name (postgres)')
       .option('--user <user>', 'user the agent logs in as')
       .option('--secret <ref>', 'where the agent reads the password: env:VAR or file:/path', parseSecretRef)
-      .option('--tls-mode <mode>', 'TLS to the target (e.g. disable, require, verify-full)'),
+      .option('--tls-mode <mode>', 'TLS to the target (e.g. disable, require, verify-full)')
+      .option('--tag <key=value>', 'a label policies can select with tag:KEY=VALUE (repeatable)', collectTag, {}),
   ).action(async (name: string, options: CreateOptions) => {
     const input: CreateConnectionInput = {
       name,
@@ -59,6 +61,7 @@ export function registerConnections(program: Command): void {
       ...(options.user !== undefined ? { user: options.user } : {}),
       ...(options.secret !== undefined ? { secret: options.secret } : {}),
       ...(options.tlsMode !== undefined ? { tlsMode: options.tlsMode } : {}),
+      ...(Object.keys(options.tag).length > 0 ? { tags: options.tag } : {}),
     };
     const created = await ApiClient.forCurrentProfile().createConnection(input);
     emit(options, created, renderCreated);
@@ -133,7 +136,14 @@ function renderConnection(c: Connection): string {
     ['User', c.user || NONE],
     ['Secret', c.secret || NONE],
     ['TLS mode', c.tlsMode || NONE],
+    ['Tags', Object.entries(c.tags ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || NONE],
     ['Policies', policyNames(c)],
     ['Created', humanTimestamp(c.createdAt)],
   ]);
+}
+
+function collectTag(value: string, tags: Record<string, string>): Record<string, string> {
+  const match = /^([^=]+)=(.*)$/.exec(value);
+  if (!match) throw new InvalidArgumentError('Expected key=value, e.g. env=prod.');
+  return { ...tags, [match[1]!]: match[2]! };
 }

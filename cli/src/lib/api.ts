@@ -66,6 +66,7 @@ export interface CreateConnectionInput {
   /** Where the agent finds the secret: `env:VAR` or `file:/path`. */
   secret?: string;
   tlsMode?: string;
+  tags?: Record<string, string>;
 }
 
 export interface Connection {
@@ -81,6 +82,7 @@ export interface Connection {
   /** The secret reference (env:VAR or file:/path), never a secret value. */
   secret: string | null;
   tlsMode: string | null;
+  tags?: Record<string, string>;
   createdAt: string;
   /** Names of the policies that cover it; empty means admins only. Absent from older control planes. */
   policies?: string[];

@@ -92,6 +92,7 @@ export interface ConnectionView {
   secret: string | null;
   tlsMode: string;
   createdAt: string;
+  tags: Record<string, string>;
   /** Names of the live policies covering it. */
   policies: string[];
 }
@@ -201,7 +202,7 @@ export class FakeControlPlane {
     {
       id: IDS.pgProd, name: 'pg-prod', type: 'postgres', agent: 'east', agentConnected: true,
       host: '10.0.0.5', port: 5432, database: 'shop', user: 'app', secret: 'env:PG_PASSWORD',
-      tlsMode: 'require', createdAt: NOW, policies: [],
+      tlsMode: 'require', createdAt: NOW, tags: {}, policies: [],
     },
   ];
   /** Local users, by name (identity/users.controller.ts). */
@@ -376,7 +377,7 @@ export class FakeControlPlane {
   }
 
   private createConnection(body: Record<string, unknown>): Reply {
-    const invalid = unknownFields(body, ['name', 'type', 'agent', 'host', 'port', 'database', 'user', 'secret', 'tlsMode']);
+    const invalid = unknownFields(body, ['name', 'type', 'agent', 'host', 'port', 'database', 'user', 'secret', 'tlsMode', 'tags']);
     if (invalid) return invalid;
     if (body.tlsMode !== undefined && !TLS_MODES.includes(String(body.tlsMode))) {
       return [400, problem('invalid_request', `tlsMode must be one of ${TLS_MODES.join(', ')}`)];
@@ -399,6 +400,7 @@ export class FakeControlPlane {
       secret: (body.secret as string | undefined) ?? null,
       tlsMode: (body.tlsMode as string | undefined) ?? 'prefer',
       createdAt: new Date().toISOString(),
+      tags: (body.tags as Record<string, string> | undefined) ?? {},
       policies: [],
     };
     this.connections = [...this.connections, created].sort(byName);

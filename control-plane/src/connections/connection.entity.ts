@@ -41,4 +41,8 @@ export class ConnectionEntity {
 
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
+
+  /** Labels policies can select by (`connections: ["tag:env=prod"]`). */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  tags!: Record<string, string>;
 }

@@ -15,6 +15,7 @@ export class ConnectionView {
   @ApiProperty({ type: String, nullable: true, description: 'Secret reference, e.g. env:PG_PASSWORD' }) secret!: string | null;
   @ApiProperty({ enum: TLS_MODES }) tlsMode!: string;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) tags!: Record<string, string>;
   @ApiProperty({
     type: [String],
     example: ['prod-postgres'],
@@ -41,6 +42,7 @@ export function toConnectionView({ connection, agentName, agentConnected, polici
     secret: connection.secretRef,
     tlsMode: connection.tlsMode,
     createdAt: connection.createdAt.toISOString(),
+    tags: connection.tags ?? {},
     policies,
   };
 }

@@ -140,4 +140,32 @@ describe('connections over HTTP', () => {
       body: { error: 'not_found', message: 'connection "ssh-bastion" does not exist' },
     });
   });
+
+  it('keeps tags, refuses bad ones by name, and lets a policy select the connection by tag', async () => {
+    const created = await api('POST', '/v1/connections', { ...PG_PROD, name: 'pg-tagged', tags: { env: 'prod', team: 'payments' } });
+    expect(created.status).toBe(201);
+    expect(created.body.tags).toEqual({ env: 'prod', team: 'payments' });
+    const bad = await api('POST', '/v1/connections', { ...PG_PROD, name: 'pg-bad-tags', tags: { 'Bad Key': 'x', env: 'has space' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('tags.Bad Key: a tag key is lower-case letters');
+    expect(bad.body.message).toContain('tags.env: a tag value is up to 128');
+    const policy = `apiVersion: airlock/v1
+kind: Policy
+metadata: { name: prod-by-tag }
+spec:
+  subjects: ["*"]
+  connections: ["tag:env=prod"]
+  access: allow
+  rules: []
+  default: allow
+`;
+    const applied = await fetch(`${cp.url}/v1/policies:apply`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/yaml' },
+      body: policy,
+    });
+    expect(applied.status).toBe(200);
+    const shown = await api('GET', '/v1/connections/pg-tagged');
+    expect(shown.body.policies).toEqual(['prod-by-tag']);
+  });
 });

@@ -4,7 +4,7 @@ import { AgentRegistry } from '../agents/agent-registry.js';
 import { AgentsService } from '../agents/agents.service.js';
 import { AuditService } from '../audit/audit.service.js';
 import { CLOCK, type Clock } from '../common/clock.js';
-import { ConflictError, isUniqueViolation, NotFoundError } from '../common/errors.js';
+import { ConflictError, InvalidRequestError, isUniqueViolation, NotFoundError } from '../common/errors.js';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
 import { PoliciesService } from '../policies/policies.service.js';
 import type { ConnectionEntity, ConnectionType, TlsMode } from './connection.entity.js';
@@ -22,6 +22,7 @@ export interface NewConnection {
   /** A reference (`env:VAR`, `file:/path`), already validated. */
   secret?: string;
   tlsMode?: TlsMode;
+  tags?: Record<string, string>;
 }
 
 /** A connection with the agent that serves it, as listings show it. */
@@ -59,6 +60,7 @@ export class ConnectionsService {
       username: input.user ?? null,
       secretRef: input.secret ?? null,
       tlsMode: input.tlsMode ?? 'prefer',
+      tags: validTags(input.tags ?? {}),
       createdAt: this.clock.now(),
     };
     try {
@@ -110,4 +112,18 @@ export class ConnectionsService {
       policies: policies.get(connection.name) ?? [],
     }));
   }
+}
+
+const TAG_KEY = /^[a-z][a-z0-9_.-]{0,62}$/;
+const TAG_VALUE = /^[A-Za-z0-9_.:@-]{0,128}$/;
+
+/** Tags are matched by policies as `tag:KEY=VALUE`, so both sides stay simple tokens. */
+function validTags(tags: Record<string, unknown>): Record<string, string> {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(tags)) {
+    if (!TAG_KEY.test(key)) problems.push(`tags.${key}: a tag key is lower-case letters, digits, _ . - (starting with a letter)`);
+    else if (typeof value !== 'string' || !TAG_VALUE.test(value)) problems.push(`tags.${key}: a tag value is up to 128 letters, digits or _ . : @ -`);
+  }
+  if (problems.length > 0) throw new InvalidRequestError(problems.join('; '));
+  return tags as Record<string, string>;
 }

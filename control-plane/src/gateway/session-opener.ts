@@ -99,7 +99,7 @@ export class SessionOpener {
 
   /** Policies bind everyone; a connection no policy covers is for admins only (and unrestricted for them). */
   private async policyFor(principal: Principal, connection: ConnectionEntity): Promise<SessionPolicyPlain> {
-    const policy = await this.policies.compileFor(principal, { name: connection.name });
+    const policy = await this.policies.compileFor(principal, { name: connection.name, tags: connection.tags });
     if (!policy) {
       throw new GrpcCallError(GrpcStatus.PERMISSION_DENIED, `no policy lets ${principal.subject} use connection "${connection.name}"`);
     }
@@ -111,7 +111,7 @@ export class SessionOpener {
    * principal in; the session remembers it, so ending the grant ends the session.
    */
   private async grantFor(principal: Principal, connection: ConnectionEntity): Promise<GrantEntity | null> {
-    const access = await this.policies.accessFor(principal, { name: connection.name });
+    const access = await this.policies.accessFor(principal, { name: connection.name, tags: connection.tags });
     if (access?.access !== 'review') return null;
     const grant = await this.grants.activeFor(principal.subject, connection.name);
     if (!grant) {

@@ -132,7 +132,7 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
   async requestAccess(request: AccessRequest): Promise<ReviewEntity> {
     const { requester, forSeconds } = request;
     const connection = await this.connections.findByName(request.connection);
-    const access = await this.policies.accessFor(requester, { name: connection.name });
+    const access = await this.policies.accessFor(requester, { name: connection.name, tags: connection.tags });
     if (!access) throw new ForbiddenError(`no policy lets ${requester.subject} use connection "${connection.name}"`);
     if (access.access === 'allow') throw new InvalidRequestError(`connection "${connection.name}" needs no approval for you: open sessions on it directly`);
     const [policyName] = access.policies;

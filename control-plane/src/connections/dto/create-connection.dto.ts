@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { NAME_PATTERN, NAME_RULE } from '../../common/names.js';
 import { CONNECTION_TYPES, type ConnectionType, TLS_MODES, type TlsMode } from '../connection.entity.js';
 
@@ -57,4 +57,9 @@ export class CreateConnectionDto {
   @IsOptional()
   @IsIn(TLS_MODES, { message: `tlsMode must be one of ${TLS_MODES.join(', ')}` })
   tlsMode?: TlsMode;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { env: 'prod', team: 'payments' } })
+  @IsOptional()
+  @IsObject({ message: 'tags must be an object of key: value labels' })
+  tags?: Record<string, string>;
 }
