@@ -12,7 +12,9 @@ export class ClientAuthenticator {
   async authenticate(call: GrpcServerCall): Promise<Principal> {
     const token = call.bearerToken();
     if (!token) throw new GrpcCallError(GrpcStatus.UNAUTHENTICATED, 'no token: run airlock login');
-    const principal = await this.identity.authenticateBearer(token);
+    // The peer's address only (no port), so refusals from one machine count as one source.
+    const source = call.stream.session?.socket?.remoteAddress ?? 'unknown';
+    const principal = await this.identity.authenticateBearer(token, source);
     if (!principal) throw new GrpcCallError(GrpcStatus.UNAUTHENTICATED, 'the control plane refused your token; run airlock login');
     return principal;
   }
