@@ -57,6 +57,22 @@ spec:
     timeout: 15m
 `;
 
+const QUICK_POLICY = `apiVersion: airlock/v1
+kind: Policy
+metadata:
+  name: quick-expiry
+spec:
+  subjects: ["group:engineers"]
+  connections: ["quick-*"]
+  access: allow
+  rules: []
+  default: review
+  review:
+    reviewers: ["group:dba"]
+    approvals: 1
+    timeout: 2s
+`;
+
 let stack: Stack;
 let target: TestCluster;
 const homes: Record<string, string> = {};
@@ -113,6 +129,9 @@ beforeAll(async () => {
   expect(applied.code, applied.stderr).toBe(0);
   await addPostgresConnection(stack, { agent: 'ci-runner', connection: 'auto-db', target, role: TEST_ROLES.scram });
   writeFileSync(policyFile, AUTOMATION_POLICY);
+  expect((await stack.cli(['apply', '-f', policyFile])).code).toBe(0);
+  await addPostgresConnection(stack, { agent: 'quick-runner', connection: 'quick-db', target, role: TEST_ROLES.scram });
+  writeFileSync(policyFile, QUICK_POLICY);
   expect((await stack.cli(['apply', '-f', policyFile])).code).toBe(0);
   homes.alice = await userHome('alice', ['engineers']);
   homes.bob = await userHome('bob', ['dba']);
@@ -301,6 +320,25 @@ describe('a held statement', () => {
     expect((await c.query('select count(*)::int as n from accounts')).rows[0].n).toBeGreaterThan(0);
     await c.end();
     expect((await target.admin('select count(*)::int as n from accounts where id = 7')).rows[0].n).toBe(1);
+  });
+
+  it('expires a review nobody decided, and the client is told so', async () => {
+    const r = await as('alice', ['exec', 'quick-db', '-c', 'select 1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/airlock: review \d+ expired: nobody decided in time/);
+  });
+
+  it('approve --for lets the identical statement by the same person pass until the window ends', async () => {
+    const sql = "update accounts set owner = 'window' where id = 9";
+    const first = await spawnCli(['exec', 'prod-db', '-c', sql], { home: homes.alice, readyPattern: /held for review \d+/, name: 'exec-window' });
+    const id = /held for review (\d+)/.exec(first.stderr)![1]!;
+    await as('bob', ['reviews', 'approve', id, '--for', '30m']);
+    await as('carol', ['reviews', 'approve', id, '--for', '30m']);
+    expect((await first.exited).code).toBe(0);
+    // Same text, same person, same connection: no new review.
+    const again = await as('alice', ['exec', 'prod-db', '-c', sql, '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).results[0].commandTag).toBe('UPDATE 1');
   });
 
   it('records every verdict in the session', async () => {
