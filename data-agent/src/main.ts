@@ -12,6 +12,7 @@ import { engineFor } from './protocols/registry.js';
 import { resolveSecret } from './secrets.js';
 import { DecisionBroker } from './reviews/decision-broker.js';
 import { gateFactory } from './reviews/gate-factory.js';
+import { maskingFactory } from './masking/session-masking.js';
 import { ParserPool } from './policy/index.js';
 import { SessionRunner } from './tunnel/session-runner.js';
 import { StatementBatcher } from './recording/statement-batcher.js';
@@ -95,6 +96,7 @@ export async function startAgent(config: AgentConfig, logger: Logger = createLog
     decisions,
     statements: new StatementBatcher(link),
     gateFor: gateFactory(parsers, decisions),
+    maskingFor: maskingFactory(credentials.agentKey),
   });
   link.start();
   return {

@@ -2,11 +2,11 @@
  * Which policies apply to whom and where, and the compiled form the agent evaluates. Pure functions
  * over already-validated specs; PoliciesService loads the policies and calls these.
  */
-import { PolicyAction } from '@airlock/proto';
+import { MaskMode, PolicyAction } from '@airlock/proto';
 import { matchesGlob } from '../common/globs.js';
 import type { Role } from '../identity/api-token.entity.js';
 import { policySubjectsOf } from '../identity/principal.js';
-import type { PolicySpec, Verdict } from './policy-document.js';
+import type { MaskingSpec, MaskModeName, PolicySpec, Verdict } from './policy-document.js';
 
 /** Who is asking, as the gateway knows them (a Principal fits). */
 export interface PolicySubject {
@@ -46,6 +46,15 @@ export interface ReviewSettingsPlain {
   approveForMaxSeconds: number;
 }
 
+/** airlock.v1.MaskingRule as a plain object. */
+export interface MaskingRulePlain {
+  columns: string[];
+  detectors: string[];
+  pattern: string;
+  mode: MaskMode;
+  keep: number;
+}
+
 /** airlock.v1.CompiledPolicy as a plain object. */
 export interface CompiledPolicyPlain {
   name: string;
@@ -55,6 +64,8 @@ export interface CompiledPolicyPlain {
   review?: ReviewSettingsPlain;
   failFast: boolean;
   failClosedOnUnknownFunctions: boolean;
+  /** Present only when the policy masks something. */
+  masking?: MaskingRulePlain[];
 }
 
 /**
@@ -151,6 +162,23 @@ export function compilePolicy(policy: StoredPolicy): CompiledPolicyPlain {
     failFast: spec.reviewMode === 'fail-fast',
     // Stored specs from before the field existed trust functions, as they did when applied.
     failClosedOnUnknownFunctions: spec.unknownFunctions === 'strictest',
+    ...(spec.masking && spec.masking.length > 0 ? { masking: spec.masking.map(maskingRule) } : {}),
+  };
+}
+
+const MASK_MODE: Record<MaskModeName, MaskMode> = {
+  redact: MaskMode.REDACT,
+  'keep-last': MaskMode.KEEP_LAST,
+  hash: MaskMode.HASH,
+};
+
+function maskingRule(rule: MaskingSpec): MaskingRulePlain {
+  return {
+    columns: [...(rule.columns ?? [])],
+    detectors: [...(rule.detect ?? [])],
+    pattern: rule.pattern ?? '',
+    mode: MASK_MODE[rule.mode],
+    keep: rule.keep ?? 0,
   };
 }
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PROD_POSTGRES } from '../testing/policy-fixtures.js';
+import { MaskMode } from '@airlock/proto';
+import { compilePolicy } from './policy-compiler.js';
 import { describeProblems, parsePolicyDocument, type PolicySpec } from './policy-document.js';
 
 
@@ -137,8 +139,8 @@ ${REVIEW.replace('approvals: 1', 'approvals: 1, timeout: 90s, approveFor: 2d'.re
       'spec.rules[0].action: is required: one of allow, review, deny'],
     ['a misspelled rule field', withSpec(`${MINIMAL}\nrules:\n  - match: { statements: [drop] }\n    action: deny\n    actoin: allow`),
       'spec.rules[0].actoin: unknown field (expected match, action)'],
-    ['an unknown spec field', withSpec(`${MINIMAL}\nmasking: []`),
-      'spec.masking: unknown field (expected subjects, connections, access, accessDuration, rules, default, review, reviewMode, unknownFunctions)'],
+    ['an unknown spec field', withSpec(`${MINIMAL}\nredaction: []`),
+      'spec.redaction: unknown field (expected subjects, connections, access, accessDuration, rules, default, review, reviewMode, unknownFunctions, masking)'],
     ['a subject of an unknown kind', withSpec(MINIMAL.replace('["*"]', '["team:core"]')),
       'spec.subjects[0]: "team:core" must be "*", user:NAME, group:NAME or serviceaccount:NAME'],
     ['no subjects', withSpec(MINIMAL.replace('subjects: ["*"]', 'subjects: []')),
@@ -206,5 +208,59 @@ ${extra}`;
     const parsed = parsePolicyDocument(base('  unknownFunctions: maybe\n'));
     expect(parsed.ok).toBe(false);
     expect(parsed.ok ? '' : describeProblems(parsed.problems)).toMatch(/spec\.unknownFunctions: must be one of trust, strictest/);
+  });
+});
+
+describe('spec.masking', () => {
+  const doc = (masking: string) => withSpec(`${MINIMAL}\nmasking:\n${masking.replace(/^/gm, '  ')}`);
+
+  it('reads column, detector and pattern rules and compiles them for the agent', () => {
+    const parsed = parsePolicyDocument(doc(`- columns: ["*.email", "customers.ssn"]
+  mode: redact
+- columns: ["billing.customers.card_number"]
+  mode: keep-last
+  keep: 4
+- detect: [email, card, iban, ssn, phone, ipv4, ipv6, jwt, api-key]
+  mode: hash
+- pattern: "ACME-[0-9]{6}"
+  mode: redact`));
+    if (!parsed.ok) throw new Error(describeProblems(parsed.problems));
+    expect(parsed.document.spec.masking).toEqual([
+      { columns: ['*.email', 'customers.ssn'], mode: 'redact' },
+      { columns: ['billing.customers.card_number'], mode: 'keep-last', keep: 4 },
+      { detect: ['email', 'card', 'iban', 'ssn', 'phone', 'ipv4', 'ipv6', 'jwt', 'api-key'], mode: 'hash' },
+      { pattern: 'ACME-[0-9]{6}', mode: 'redact' },
+    ]);
+    expect(compilePolicy({ name: 'p', version: 3, spec: parsed.document.spec }).masking).toEqual([
+      { columns: ['*.email', 'customers.ssn'], detectors: [], pattern: '', mode: MaskMode.REDACT, keep: 0 },
+      { columns: ['billing.customers.card_number'], detectors: [], pattern: '', mode: MaskMode.KEEP_LAST, keep: 4 },
+      { columns: [], detectors: ['email', 'card', 'iban', 'ssn', 'phone', 'ipv4', 'ipv6', 'jwt', 'api-key'], pattern: '', mode: MaskMode.HASH, keep: 0 },
+      { columns: [], detectors: [], pattern: 'ACME-[0-9]{6}', mode: MaskMode.REDACT, keep: 0 },
+    ]);
+  });
+
+  it('leaves specs and compiled policies without masking unchanged', () => {
+    const parsed = parsePolicyDocument(withSpec(MINIMAL));
+    if (!parsed.ok) throw new Error('expected a valid document');
+    expect('masking' in parsed.document.spec).toBe(false);
+    expect('masking' in compilePolicy({ name: 'p', version: 1, spec: parsed.document.spec })).toBe(false);
+  });
+
+  it.each([
+    ['not a list', 'spec.masking: must be a list of masking rules, each with columns, detect or pattern, and a mode', '{ columns: [a.b] }'],
+    ['no selector', 'spec.masking[0]: must name columns, detect or pattern', '- mode: redact'],
+    ['two selectors', 'spec.masking[0]: must name only one of columns, detect or pattern (found columns, detect)', '- { columns: ["*.email"], detect: [email], mode: redact }'],
+    ['no mode', 'spec.masking[0].mode: is required: one of redact, keep-last, hash', '- columns: ["*.email"]'],
+    ['an unknown mode', 'spec.masking[0].mode: must be one of redact, keep-last, hash', '- { columns: ["*.email"], mode: scramble }'],
+    ['keep-last without keep', 'spec.masking[0].keep: is required when mode is keep-last: how many trailing characters stay visible', '- { columns: ["*.card"], mode: keep-last }'],
+    ['keep without keep-last', 'spec.masking[0].keep: only applies when mode is keep-last', '- { columns: ["*.card"], mode: hash, keep: 4 }'],
+    ['keep out of range', 'spec.masking[0].keep: must be a whole number from 1 to 64', '- { columns: ["*.card"], mode: keep-last, keep: 0 }'],
+    ['an unqualified column', 'spec.masking[0].columns[1]: "email" must be table.column or schema.table.column, each part a name or a glob with *, such as *.email or customers.ssn', '- { columns: ["*.ssn", email], mode: redact }'],
+    ['an unknown detector', 'spec.masking[1].detect[0]: "passport" is not a detector; known detectors: email, card, iban, ssn, phone, ipv4, ipv6, jwt, api-key', '- { detect: [email], mode: hash }\n- { detect: [passport], mode: hash }'],
+    ['an invalid pattern', 'spec.masking[0].pattern: is not a valid regular expression (Unterminated group)', '- { pattern: "ACME-(", mode: redact }'],
+    ['a pattern matching the empty string', 'spec.masking[0].pattern: must not match the empty string (it would mask nothing and everything)', '- { pattern: "x*", mode: redact }'],
+    ['a misspelled field', 'spec.masking[0].colums: unknown field (expected columns, detect, pattern, mode, keep); spec.masking[0]: must name columns, detect or pattern', '- { colums: ["*.email"], mode: redact }'],
+  ])('refuses %s', (_what, problem, masking) => {
+    expect(problemsOf(doc(masking))).toBe(problem);
   });
 });

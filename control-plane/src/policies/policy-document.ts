@@ -16,6 +16,11 @@ export const REVIEW_MODES = ['wait', 'fail-fast'] as const;
 export const UNKNOWN_FUNCTION_MODES = ['trust', 'strictest'] as const;
 export type UnknownFunctionMode = (typeof UNKNOWN_FUNCTION_MODES)[number];
 export type ReviewMode = (typeof REVIEW_MODES)[number];
+export const MASK_MODES = ['redact', 'keep-last', 'hash'] as const;
+export type MaskModeName = (typeof MASK_MODES)[number];
+export const MASK_DETECTORS = ['email', 'card', 'iban', 'ssn', 'phone', 'ipv4', 'ipv6', 'jwt', 'api-key'] as const;
+export type MaskDetector = (typeof MASK_DETECTORS)[number];
+export const MAX_MASK_KEEP = 64;
 
 export const MAX_DOCUMENT_BYTES = 64 * 1024;
 export const MAX_APPROVALS = 10;
@@ -36,6 +41,18 @@ export interface RuleMatch {
 export interface PolicyRule {
   match: RuleMatch;
   action: Verdict;
+}
+
+/** One masking rule: exactly one of columns, detect or pattern selects the values. */
+export interface MaskingSpec {
+  /** table.column or schema.table.column globs. */
+  columns?: string[];
+  detect?: MaskDetector[];
+  /** A regular expression over every text value (flags `gu`). */
+  pattern?: string;
+  mode: MaskModeName;
+  /** Characters left visible by keep-last. */
+  keep?: number;
 }
 
 export interface ReviewSpec {
@@ -60,6 +77,8 @@ export interface PolicySpec {
   review: ReviewSpec | null;
   reviewMode: ReviewMode;
   unknownFunctions: UnknownFunctionMode;
+  /** Absent when the document has no masking rules (and in specs stored before masking existed). */
+  masking?: MaskingSpec[];
 }
 
 export interface PolicyDocument {
@@ -86,6 +105,9 @@ const DURATION_RULE = 'must be a duration such as 90s, 15m, 1h or 1h30m';
 const CONNECTION_GLOB = /^[a-z0-9*][a-z0-9._*-]{0,62}$/;
 const TAG_SELECTOR = /^tag:([a-z0-9][a-z0-9._/-]{0,62})=([A-Za-z0-9._*-]{0,63})$/;
 const TABLE_PART = /^[A-Za-z0-9_$*]{1,63}$/;
+const COLUMN_RULE = 'must be table.column or schema.table.column, each part a name or a glob with *, such as *.email or customers.ssn';
+/** Regex flags the agent uses for masking patterns. */
+export const MASK_PATTERN_FLAGS = 'gu';
 const MAX_LIST = 256;
 
 export function parsePolicyDocument(text: string): ParsedPolicy {
@@ -143,7 +165,7 @@ class PolicyReader {
   }
 
   private spec(value: unknown): PolicySpec | undefined {
-    const spec = this.object(value, 'spec', ['subjects', 'connections', 'access', 'accessDuration', 'rules', 'default', 'review', 'reviewMode', 'unknownFunctions']);
+    const spec = this.object(value, 'spec', ['subjects', 'connections', 'access', 'accessDuration', 'rules', 'default', 'review', 'reviewMode', 'unknownFunctions', 'masking']);
     if (!spec) return undefined;
     const subjects = this.strings(spec.subjects, 'spec.subjects', 'subject', (s, path) => this.subject(s, path));
     const connections = this.strings(spec.connections, 'spec.connections', 'connection', (s, path) => this.connection(s, path));
@@ -154,12 +176,16 @@ class PolicyReader {
     const reviewMode = this.oneOf(spec.reviewMode, 'spec.reviewMode', REVIEW_MODES) ?? 'wait';
     const unknownFunctions = this.oneOf(spec.unknownFunctions, 'spec.unknownFunctions', UNKNOWN_FUNCTION_MODES) ?? 'trust';
     const review = spec.review === undefined ? null : this.review(spec.review);
+    const masking = this.maskingRules(spec.masking);
     const needsReview = whyReviewIsNeeded(access, defaultVerdict, rules ?? []);
     if (spec.review === undefined && needsReview) {
       this.fail('spec.review', `is required because ${needsReview}: it names the reviewers and how many approvals are needed`);
     }
-    if (!subjects || !connections || !rules || !defaultVerdict || review === undefined) return undefined;
-    return { subjects, connections, access, accessDurationSeconds, rules, default: defaultVerdict, review, reviewMode, unknownFunctions };
+    if (!subjects || !connections || !rules || !defaultVerdict || review === undefined || !masking) return undefined;
+    return {
+      subjects, connections, access, accessDurationSeconds, rules, default: defaultVerdict, review, reviewMode, unknownFunctions,
+      ...(masking.length > 0 ? { masking } : {}),
+    };
   }
 
   private accessDuration(value: unknown, access: AccessMode): number | null {
@@ -191,6 +217,65 @@ class PolicyReader {
     const patterns = this.optionalStrings(match.patterns, `${path}.match.patterns`, 'pattern', (s, p) => this.pattern(s, p));
     if (!action || !statements || !tables || !patterns) return undefined;
     return { match: { statements: statements as StatementKind[], tables, patterns }, action };
+  }
+
+  private maskingRules(value: unknown): MaskingSpec[] | undefined {
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) return this.fail('spec.masking', 'must be a list of masking rules, each with columns, detect or pattern, and a mode');
+    if (value.length > MAX_LIST) return this.fail('spec.masking', `may hold at most ${MAX_LIST} rules`);
+    const rules = value.map((item, i) => this.maskingRule(item, `spec.masking[${i}]`));
+    return rules.every((r): r is MaskingSpec => r !== undefined) ? rules : undefined;
+  }
+
+  private maskingRule(value: unknown, path: string): MaskingSpec | undefined {
+    const rule = this.object(value, path, ['columns', 'detect', 'pattern', 'mode', 'keep']);
+    if (!rule) return undefined;
+    const selectors = (['columns', 'detect', 'pattern'] as const).filter((k) => rule[k] !== undefined);
+    if (selectors.length !== 1) {
+      return this.fail(path, selectors.length === 0 ? 'must name columns, detect or pattern' : `must name only one of columns, detect or pattern (found ${selectors.join(', ')})`);
+    }
+    const mode = rule.mode === undefined ? this.fail(`${path}.mode`, `is required: one of ${MASK_MODES.join(', ')}`) : this.oneOf(rule.mode, `${path}.mode`, MASK_MODES);
+    const keep = this.maskKeep(rule.keep, mode, `${path}.keep`);
+    let selected: Pick<MaskingSpec, 'columns' | 'detect' | 'pattern'> | undefined;
+    if (rule.columns !== undefined) {
+      const columns = this.strings(rule.columns, `${path}.columns`, 'column', (s, p) => this.column(s, p));
+      selected = columns && { columns };
+    } else if (rule.detect !== undefined) {
+      const detect = this.strings(rule.detect, `${path}.detect`, 'detector', (s, p) => MASK_DETECTORS.includes(s as MaskDetector) || this.reject(p, `"${s}" is not a detector; known detectors: ${MASK_DETECTORS.join(', ')}`));
+      selected = detect && { detect: detect as MaskDetector[] };
+    } else if (typeof rule.pattern !== 'string') {
+      return this.fail(`${path}.pattern`, 'must be a regular expression (a string)');
+    } else if (this.maskPattern(rule.pattern, `${path}.pattern`)) {
+      selected = { pattern: rule.pattern };
+    }
+    if (!selected || !mode || keep === null) return undefined;
+    return { ...selected, mode, ...(keep !== undefined ? { keep } : {}) };
+  }
+
+  /** undefined: no keep (and none needed); null: a problem was reported. */
+  private maskKeep(value: unknown, mode: MaskModeName | undefined, path: string): number | undefined | null {
+    if (mode !== 'keep-last') return value === undefined ? undefined : (this.fail(path, 'only applies when mode is keep-last') ?? null);
+    if (value === undefined) return this.fail(path, 'is required when mode is keep-last: how many trailing characters stay visible') ?? null;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_MASK_KEEP) {
+      return this.fail(path, `must be a whole number from 1 to ${MAX_MASK_KEEP}`) ?? null;
+    }
+    return value;
+  }
+
+  private column(value: string, path: string): boolean {
+    const parts = value.split('.');
+    return ((parts.length === 2 || parts.length === 3) && parts.every((p) => TABLE_PART.test(p))) || this.reject(path, `"${value}" ${COLUMN_RULE}`);
+  }
+
+  private maskPattern(value: string, path: string): boolean {
+    if (value === '') return this.reject(path, 'must not be empty');
+    try {
+      if (new RegExp(value, MASK_PATTERN_FLAGS).test('')) return this.reject(path, 'must not match the empty string (it would mask nothing and everything)');
+      return true;
+    } catch (error) {
+      const detail = (error as Error).message.split(': ').at(-1);
+      return this.reject(path, `is not a valid regular expression (${detail})`);
+    }
   }
 
   private review(value: unknown): ReviewSpec | undefined {

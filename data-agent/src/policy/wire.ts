@@ -2,7 +2,8 @@
  * Converts the control plane's SessionPolicy (protobuf) into plain SessionRules, compiling regexes
  * once per session so that evaluation stays pure and cheap.
  */
-import { PolicyAction, type CommandRule, type CompiledPolicy, type SessionPolicy } from '@airlock/proto';
+import { MaskMode, PolicyAction, type CommandRule, type CompiledPolicy, type MaskingRule as WireMaskingRule, type SessionPolicy } from '@airlock/proto';
+import { DETECTOR_NAMES, type DetectorName, type MaskingRule, type MaskMode as PlainMaskMode } from '../masking/index.js';
 import type { Action, PolicyRules, Rule, SessionRules } from './types.js';
 
 /** An unspecified action is a malformed policy: fail closed rather than guess. */
@@ -60,4 +61,35 @@ function toPolicy(p: CompiledPolicy): PolicyRules {
 
 export function fromWirePolicy(wire: SessionPolicy): SessionRules {
   return { policies: wire.policies.map(toPolicy), unrestricted: wire.unrestricted };
+}
+
+/** Every policy's masking rules, together: each value gets the strictest mode any rule gives it. */
+export function maskingRulesOf(wire: SessionPolicy): MaskingRule[] {
+  return wire.policies.flatMap((p) => p.masking.map(toMaskingRule));
+}
+
+/** Anything malformed masks more, never less: an unknown mode redacts, an unknown detector enables them all. */
+function toMaskingRule(r: WireMaskingRule): MaskingRule {
+  const mode = toMaskMode(r);
+  if (r.columns.length > 0) return { columns: [...r.columns], mode };
+  if (r.detectors.length > 0) {
+    const known = r.detectors.every((d) => (DETECTOR_NAMES as readonly string[]).includes(d));
+    return { detect: known ? (r.detectors as DetectorName[]) : [...DETECTOR_NAMES], mode };
+  }
+  try {
+    return { pattern: new RegExp(r.pattern, 'gu'), mode };
+  } catch {
+    return { pattern: /[\s\S]+/gu, mode: { kind: 'redact' } };
+  }
+}
+
+function toMaskMode(r: WireMaskingRule): PlainMaskMode {
+  switch (r.mode) {
+    case MaskMode.KEEP_LAST:
+      return r.keep > 0 ? { kind: 'keep-last', keep: r.keep } : { kind: 'redact' };
+    case MaskMode.HASH:
+      return { kind: 'hash' };
+    default:
+      return { kind: 'redact' };
+  }
 }

@@ -81,6 +81,29 @@ export interface StatementGate {
   hold(request: HoldRequest, notify: (message: string) => void, signal: AbortSignal): Promise<HoldOutcome>;
 }
 
+/** Where a result column's values come from, as far as masking needs to know. */
+export type ResultColumnSource =
+  | { schema: string; table: string; column: string }
+  /** It reads a table column, but which one could not be found out: column rules are taken to match. */
+  | 'unresolved'
+  /** An expression: no table column, so only content rules apply. */
+  | 'expression';
+
+export interface ResultColumnMask {
+  /** True when a column rule selects the whole column; its values are then masked whatever they hold. */
+  byRule: boolean;
+  mask(value: string): string;
+}
+
+/** Masking of result values before they leave the agent; absent when no policy declares masking rules. */
+export interface ResultMasking {
+  readonly hasColumnRules: boolean;
+  /** How one result column's values are masked; undefined when they pass unchanged. */
+  forColumn(source: ResultColumnSource): ResultColumnMask | undefined;
+  /** The content rules over a piece of free text (COPY lines, error details). */
+  maskText(text: string): string;
+}
+
 export interface SessionContext {
   sessionId: string;
   target: ConnectionTarget;
@@ -92,6 +115,8 @@ export interface SessionContext {
   signal: AbortSignal;
   /** Absent when no policy applies (an admin on a connection no policy covers): everything is allowed. */
   gate?: StatementGate;
+  /** Absent unless a policy declares masking rules: results then pass byte for byte. */
+  masking?: ResultMasking;
 }
 
 export interface SessionSummary {

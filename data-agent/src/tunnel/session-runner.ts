@@ -14,7 +14,7 @@ import type { GrpcChannel, GrpcClientCall, OpenSession } from '@airlock/proto';
 import type { ControlLink } from '../link/control-link.js';
 import type { Logger } from '../logger.js';
 import { EngineError } from '../protocols/engine.js';
-import type { ConnectionTarget, ExecOutcome, ProtocolEngine, SessionContext, SessionSummary, StatementGate } from '../protocols/engine.js';
+import type { ConnectionTarget, ExecOutcome, ProtocolEngine, ResultMasking, SessionContext, SessionSummary, StatementGate } from '../protocols/engine.js';
 import type { StatementBatcher } from '../recording/statement-batcher.js';
 import type { DecisionBroker } from '../reviews/decision-broker.js';
 import { toWireOutcome } from './exec-outcome.js';
@@ -47,6 +47,8 @@ export interface SessionRunnerDeps {
   statements: StatementBatcher;
   /** Builds the statement gate for a session's policy; undefined means no gate (unrestricted). */
   gateFor: (sessionId: string, policy: OpenSession['policy']) => StatementGate | undefined;
+  /** Builds result masking for a session's policy; undefined (or absent) means results pass unchanged. */
+  maskingFor?: (policy: OpenSession['policy']) => ResultMasking | undefined;
 }
 
 export function targetFromSpec(order: OpenSession): ConnectionTarget {
@@ -105,6 +107,8 @@ export class SessionRunner {
       signal,
       gate: this.deps.gateFor(order.sessionId, order.policy),
     };
+    const masking = this.deps.maskingFor?.(order.policy);
+    if (masking) ctx.masking = masking;
     const call = this.deps.channel.open(AgentServicePaths.session);
     call.write(toBinary(SessionRequestSchema, create(SessionRequestSchema, { frame: { case: 'attach', value: { sessionId: order.sessionId } } })));
     const engine = this.deps.engineFor(target.type);

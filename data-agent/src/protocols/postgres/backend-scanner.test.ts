@@ -59,7 +59,7 @@ describe('BackendScanner', () => {
     for (const [how, chunks] of splits(stream)) {
       const rows = scanAll(chunks, new BackendScanner({ decodeRows: true })).filter((m) => m.type === 'RowDescription' || m.type === 'DataRow');
       expect(rows, how).toEqual([
-        { type: 'RowDescription', columns: [{ name: 'n', typeOid: 23 }, { name: 's', typeOid: 25 }] },
+        { type: 'RowDescription', columns: [{ name: 'n', typeOid: 23, tableOid: 0, attnum: 0, format: 0 }, { name: 's', typeOid: 25, tableOid: 0, attnum: 0, format: 0 }] },
         { type: 'DataRow', values: [Buffer.from('1'), Buffer.from('a')] },
         { type: 'DataRow', values: [Buffer.from('2'), null] },
       ]);

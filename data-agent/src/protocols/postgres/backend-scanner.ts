@@ -17,6 +17,11 @@ export interface PgErrorFields {
 export interface RowColumn {
   name: string;
   typeOid: number;
+  /** The table the column reads (0 for an expression) and its attribute number there. */
+  tableOid: number;
+  attnum: number;
+  /** 0 text, 1 binary. */
+  format: number;
 }
 
 export type BackendMessage =
@@ -144,6 +149,12 @@ export class BackendScanner {
   }
 }
 
+export function decodeRowDescriptionMessage(raw: Buffer): RowColumn[] {
+  const msg = decodeBackend(raw);
+  if (msg.type !== 'RowDescription') throw new ProtocolViolation(`expected RowDescription, got ${msg.type}`);
+  return msg.columns;
+}
+
 /** Decodes one complete backend message (tag + length + body). */
 export function decodeBackend(raw: Buffer): BackendMessage {
   const tag = raw[0]!;
@@ -190,10 +201,12 @@ function decodeRowDescription(r: BodyReader): BackendMessage {
   const columns: RowColumn[] = [];
   for (let i = 0; i < n; i++) {
     const name = r.cstring();
-    r.bytes(6); // table oid, column number
+    const tableOid = r.int32() >>> 0;
+    const attnum = r.int16();
     const typeOid = r.int32() >>> 0;
-    r.bytes(8); // type size, modifier, format
-    columns.push({ name, typeOid });
+    r.bytes(6); // type size, modifier
+    const format = r.int16();
+    columns.push({ name, typeOid, tableOid, attnum, format });
   }
   return { type: 'RowDescription', columns };
 }

@@ -3,9 +3,11 @@
  * login code as sessions), results collected as text. Database errors are part of the outcome; only a
  * target that cannot be reached or logged into throws.
  */
-import { EngineError, type ExecOutcome, type ExecResultSet, type SessionContext } from '../engine.js';
+import { EngineError, type ExecOutcome, type ExecResultSet, type ResultMasking, type SessionContext } from '../engine.js';
 import { endedMessage } from '../engine.js';
-import { BackendScanner, type BackendMessage } from './backend-scanner.js';
+import { BackendScanner, type BackendMessage, type RowColumn } from './backend-scanner.js';
+import { lookUpTables } from './catalog-resolver.js';
+import type { TableColumns } from './result-rewriter.js';
 import * as ser from './serializer.js';
 import { systemClock, type TrackerClock } from './statement-tracker.js';
 import { loginUpstream, UpstreamError, type UpstreamConnection } from './upstream-auth.js';
@@ -23,6 +25,7 @@ export async function execStatement(sql: string, maxRows: number, ctx: SessionCo
   const startNs = clock.monotonicNs();
   try {
     const outcome = await runQuery(conn, sql, maxRows, ctx.signal, options);
+    if (ctx.masking) await maskOutcome(outcome, ctx.masking, conn, ctx);
     const last = outcome.results[outcome.results.length - 1];
     ctx.recorder.record({
       sequence: 1,
@@ -61,10 +64,58 @@ async function loginForExec(ctx: SessionContext, options: ExecOptions): Promise<
   }
 }
 
+/** Column origins of each result set, aligned with ExecOutcome.results (masking needs them, the wire does not). */
+const origins = new WeakMap<ExecResultSet, RowColumn[]>();
+
+/**
+ * Applies the session's masking to exec results, the same rules as on the wire: column rules by the
+ * table column each result column reads (named through the catalog on the exec connection; when that
+ * fails, every column rule is taken to match), content rules on every value, and binary values of a
+ * masked column (a binary cursor) fail closed.
+ */
+async function maskOutcome(outcome: ExecOutcome, masking: ResultMasking, conn: UpstreamConnection, ctx: SessionContext): Promise<void> {
+  const columnsOf = (set: ExecResultSet) => origins.get(set) ?? [];
+  let tables = new Map<number, TableColumns>();
+  const oids = [...new Set(outcome.results.flatMap((set) => columnsOf(set).map((c) => c.tableOid)).filter((o) => o !== 0))];
+  if (masking.hasColumnRules && oids.length > 0) {
+    tables = await lookUpTables(conn, oids, ctx.signal).catch((err: Error) => {
+      ctx.logger.warn('masking could not name the result columns; masking them all', { sessionId: ctx.sessionId, reason: err.message });
+      return new Map<number, TableColumns>();
+    });
+  }
+  for (const set of outcome.results) {
+    const masks = columnsOf(set).map((c) => {
+      const table = tables.get(c.tableOid);
+      const column = table?.columns.get(c.attnum);
+      const mask = masking.forColumn(c.tableOid === 0 ? 'expression' : table && column !== undefined ? { schema: table.schema, table: table.table, column } : 'unresolved');
+      return { mask, binary: c.format === 1, name: c.name };
+    });
+    const binary = masks.find((m) => m.binary && m.mask?.byRule);
+    if (binary) {
+      outcome.results = [];
+      outcome.databaseError = { sqlstate: '42501', message: `airlock: column "${binary.name}" is masked by policy and cannot be sent in binary format; request it as text`, detail: '', hint: '' };
+      return;
+    }
+    for (const row of set.rows) {
+      row.forEach((value, i) => {
+        const m = masks[i];
+        if (value !== null && m?.mask && !m.binary) row[i] = m.mask.mask(value);
+      });
+    }
+  }
+  const error = outcome.databaseError;
+  if (error) {
+    error.message = masking.maskText(error.message);
+    error.detail = masking.maskText(error.detail);
+    error.hint = masking.maskText(error.hint);
+  }
+}
+
 /** Collects result sets until ReadyForQuery; rows past maxRows are read and dropped. */
 class ResultCollector {
   readonly outcome: ExecOutcome = { results: [] };
   private current?: ExecResultSet;
+  private currentColumns: RowColumn[] = [];
 
   constructor(private readonly maxRows: number) {}
 
@@ -73,6 +124,7 @@ class ResultCollector {
     switch (msg.type) {
       case 'RowDescription':
         this.current = { columns: msg.columns.map((c) => ({ name: c.name, typeOid: c.typeOid })), rows: [], commandTag: '', truncated: false };
+        this.currentColumns = msg.columns;
         return undefined;
       case 'DataRow':
         if (!this.current) return undefined;
@@ -83,6 +135,7 @@ class ResultCollector {
         const set = this.current ?? { columns: [], rows: [], commandTag: '', truncated: false };
         set.commandTag = msg.tag;
         if (msg.rows !== undefined) set.rowsAffected = msg.rows;
+        origins.set(set, this.current ? this.currentColumns : []);
         this.outcome.results.push(set);
         this.current = undefined;
         return undefined;
@@ -103,8 +156,12 @@ class ResultCollector {
   }
 }
 
-function runQuery(conn: UpstreamConnection, sql: string, maxRows: number, signal: AbortSignal, options: ExecOptions): Promise<ExecOutcome> {
+/** Runs one simple-protocol Query on a logged-in connection and collects its results as text. */
+export function runQuery(conn: UpstreamConnection, sql: string, maxRows: number, signal: AbortSignal, options: ExecOptions): Promise<ExecOutcome> {
   const { socket } = conn;
+  if (socket.destroyed) return Promise.reject(new EngineError('target_unreachable', 'airlock: the connection to the target was lost'));
+  const leftover = conn.leftover;
+  conn.leftover = Buffer.alloc(0); // handled once, by the first query
   const scanner = new BackendScanner({ decodeRows: true, maxMessageBytes: options.maxServerMessageBytes });
   const collector = new ResultCollector(maxRows);
   return new Promise((resolve, reject) => {
@@ -138,7 +195,7 @@ function runQuery(conn: UpstreamConnection, sql: string, maxRows: number, signal
     socket.once('error', onClose);
     signal.addEventListener('abort', onAbort, { once: true });
     socket.write(ser.query(sql));
-    if (conn.leftover.length > 0) onData(conn.leftover);
+    if (leftover.length > 0) onData(leftover);
     socket.resume();
   });
 }

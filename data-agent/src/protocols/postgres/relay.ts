@@ -12,6 +12,7 @@ import { endedMessage } from '../engine.js';
 import { BackendScanner } from './backend-scanner.js';
 import type { FrontendFrame, FrontendParser } from './frontend-parser.js';
 import { errorResponse, terminate } from './serializer.js';
+import type { ResultRewriter } from './result-rewriter.js';
 import type { StatementTracker } from './statement-tracker.js';
 import { coalesce } from './wire.js';
 
@@ -23,6 +24,8 @@ export interface RelayOptions {
   closeGraceMs?: number;
   /** Policy for the session's statements; without one every statement is forwarded at once. */
   gate?: StatementGate;
+  /** Masks results before they reach the client; absent when the session has no masking rules. */
+  rewriter?: ResultRewriter;
 }
 
 /** Client bytes queued behind a statement that is being judged or held, before the client is paused. */
@@ -46,6 +49,9 @@ export class Relay {
   private transactionStatus = 'I';
   private idleWaiters: (() => void)[] = [];
   private readonly gateAbort = new AbortController();
+  /** Server chunks that arrived while the rewriter was looking table names up, in order. */
+  private readonly rewriteQueue: Buffer[] = [];
+  private rewriting = false;
 
   constructor(
     private readonly client: Duplex,
@@ -151,22 +157,62 @@ export class Relay {
 
   private onServerData(chunk: Buffer): void {
     if (this.stopped) return;
+    if (!this.options.rewriter) return this.deliver([chunk]);
+    if (this.rewriting) return void this.rewriteQueue.push(chunk);
+    this.rewrite(this.options.rewriter, chunk);
+  }
+
+  /** Masks one chunk; while table names are looked up the server is not read and later chunks wait in order. */
+  private rewrite(rewriter: ResultRewriter, chunk: Buffer): void {
+    let out: Buffer[] | Promise<Buffer[]>;
     try {
-      for (const msg of this.scanner.push(chunk)) {
-        this.tracker.onServer(msg);
-        if (msg.type === 'ReadyForQuery') {
-          this.awaitingReady = Math.max(0, this.awaitingReady - 1);
-          this.transactionStatus = msg.status;
-        } else if (msg.type === 'ParameterStatus') {
-          this.options.gate?.onParameterStatus(msg.name, msg.value);
+      out = rewriter.push(chunk);
+    } catch (err) {
+      return this.invalidServerData(err as Error);
+    }
+    if (Array.isArray(out)) return this.deliver(out);
+    this.rewriting = true;
+    this.upstream.pause();
+    out.then(
+      (bufs) => {
+        this.rewriting = false;
+        if (this.stopped) return;
+        this.deliver(bufs);
+        while (this.rewriteQueue.length > 0 && !this.rewriting && !this.stopped) this.rewrite(rewriter, this.rewriteQueue.shift()!);
+        if (!this.rewriting && !this.stopped && !this.paused.has(this.upstream)) this.upstream.resume();
+      },
+      (err: Error) => {
+        this.rewriting = false;
+        this.invalidServerData(err);
+      },
+    );
+  }
+
+  /** Scans what goes to the client (after masking, so the record shows what the client saw) and writes it. */
+  private deliver(bufs: Buffer[]): void {
+    if (this.stopped || bufs.length === 0) return;
+    try {
+      for (const buf of bufs) {
+        for (const msg of this.scanner.push(buf)) {
+          this.tracker.onServer(msg);
+          if (msg.type === 'ReadyForQuery') {
+            this.awaitingReady = Math.max(0, this.awaitingReady - 1);
+            this.transactionStatus = msg.status;
+          } else if (msg.type === 'ParameterStatus') {
+            this.options.gate?.onParameterStatus(msg.name, msg.value);
+          }
         }
       }
     } catch (err) {
-      return this.endWithError('protocol', '08P01', `airlock: target "${this.options.targetName}" sent invalid data: ${(err as Error).message}`);
+      return this.invalidServerData(err as Error);
     }
-    this.bytesToClient += chunk.length;
-    if (!this.client.write(chunk)) this.pauseUntilDrain(this.upstream, this.client);
+    for (const buf of bufs) this.bytesToClient += buf.length;
+    if (!this.writeAll(this.client, bufs)) this.pauseUntilDrain(this.upstream, this.client);
     if (this.idleWaiters.length > 0 && this.awaitingReady === 0 && !this.scanner.midMessage) this.wakeIdleWaiters();
+  }
+
+  private invalidServerData(err: Error): void {
+    this.endWithError('protocol', '08P01', `airlock: target "${this.options.targetName}" sent invalid data: ${err.message}`);
   }
 
   private wakeIdleWaiters(): void {
@@ -189,7 +235,8 @@ export class Relay {
     source.pause();
     sink.once('drain', () => {
       this.paused.delete(source);
-      if (!this.stopped) source.resume();
+      // A server paused for a table-name lookup stays paused until the lookup is done.
+      if (!this.stopped && !(source === this.upstream && this.rewriting)) source.resume();
     });
   }
 

@@ -9,7 +9,9 @@ import { endedMessage } from '../engine.js';
 import { cancelRegistry as defaultCancelRegistry, type CancelRegistry } from './cancel-registry.js';
 import { clientStartupParams, readClientStartup } from './client-startup.js';
 import { FrontendParser, type FrontendFrame, type FrontendParserOptions } from './frontend-parser.js';
+import { SessionCatalogResolver } from './catalog-resolver.js';
 import { Relay } from './relay.js';
+import { ResultRewriter } from './result-rewriter.js';
 import * as ser from './serializer.js';
 import { StatementTracker, type TrackerClock } from './statement-tracker.js';
 import { loginUpstream, sendCancelRequest, UpstreamError, type UpstreamConnection, type UpstreamEndpoint } from './upstream-auth.js';
@@ -102,6 +104,7 @@ export class PostgresSession {
   private async relay(upstream: UpstreamConnection, pipelined: FrontendFrame[]): Promise<void> {
     const key = this.issueCancelKey(upstream);
     for (const [name, value] of upstream.parameters) this.ctx.gate?.onParameterStatus(name, value);
+    const resolver = this.ctx.masking ? new SessionCatalogResolver(this.ctx, this.options.loginTimeoutMs) : undefined;
     try {
       this.writeToClient(this.greeting(upstream, key));
       const relay = new Relay(this.client, upstream.socket, this.parser, new StatementTracker(this.ctx.recorder, this.options.clock), {
@@ -110,6 +113,7 @@ export class PostgresSession {
         maxServerMessageBytes: this.options.maxServerMessageBytes,
         closeGraceMs: this.options.closeGraceMs,
         gate: this.ctx.gate,
+        ...(this.ctx.masking && resolver ? { rewriter: this.rewriterFor(this.ctx.masking, resolver) } : {}),
       });
       const error = await relay.run(pipelined, upstream.leftover, this.ctx.signal);
       this.bytesFromClient += relay.bytesFromClient;
@@ -118,7 +122,16 @@ export class PostgresSession {
     } finally {
       this.registry.release(key.processId);
       upstream.socket.destroy();
+      resolver?.close();
     }
+  }
+
+  private rewriterFor(masking: NonNullable<SessionContext['masking']>, resolver: SessionCatalogResolver): ResultRewriter {
+    return new ResultRewriter(masking, resolver, {
+      maxMessageBytes: this.options.maxServerMessageBytes,
+      // Fail closed: the result's columns are then masked as if every column rule matched them.
+      onResolveError: (err) => this.ctx.logger.warn('masking could not name the result columns; masking them all', { sessionId: this.ctx.sessionId, reason: err.message }),
+    });
   }
 
   /** AuthenticationOk, the server's parameters, the agent's own cancel key, ReadyForQuery: one write. */
