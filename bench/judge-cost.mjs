@@ -12,7 +12,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(process.env.BENCH_ROOT ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')); // BENCH_ROOT: as in run.mjs
 const entry = pathToFileURL(path.join(ROOT, 'data-agent', 'dist', 'policy', 'index.js')).href;
 const { ParserPool, SessionJudge } = await import(entry);
 

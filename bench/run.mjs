@@ -970,8 +970,12 @@ async function main() {
       const mib = r.bytes / 1024 / 1024;
       // CPU of processes outside the measured path during the copy (other jobs on the machine): noise
       const ours = (g) => /^(\(exited children of )?(airlock |pgbouncer\)?$|bench \()/.test(g) || /^postgres backend [^@]+@(airlock_bench|control-plane store)$/.test(g) || /^postgres (?!backend)/.test(g);
-      const foreignMs = Object.entries(groupDelta(allBefore, allProcessTicks(roles))).filter(([g]) => !ours(g)).reduce((x, [, ms]) => x + ms, 0);
-      Object.assign(rec[p], { bulk_mibs: r.mibPerSec, bulk_bytes: r.bytes, bulk_foreign_busy_cores: foreignMs / 1000 / r.seconds });
+      const foreign = Object.entries(groupDelta(allBefore, allProcessTicks(roles))).filter(([g]) => !ours(g)).sort((x, y) => y[1] - x[1]);
+      const foreignMs = foreign.reduce((x, [, ms]) => x + ms, 0);
+      Object.assign(rec[p], {
+        bulk_mibs: r.mibPerSec, bulk_bytes: r.bytes, bulk_foreign_busy_cores: foreignMs / 1000 / r.seconds,
+        bulk_foreign_top: Object.fromEntries(foreign.slice(0, 4).map(([g, ms]) => [g, Math.round(ms)])), // ms, for diagnosis
+      });
       let total = 0;
       for (const [name, ms] of Object.entries(cpu)) {
         rec[p][`cpu_ms_per_mib_${name}`] = ms / mib;
