@@ -9,5 +9,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
     fileParallelism: false,
+    setupFiles: ['./support/stop-processes.ts'],
   },
 });
