@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // airlock data-path benchmark: direct Postgres vs. airlock (CLI → control plane → agent), with and
-// without a policy, vs. pgbouncer, interleaved in one run on this machine; plus review release latency
+// without a policy and with masking rules, vs. pgbouncer, interleaved in one run on this machine; plus review release latency
 // and policy evaluation cost. See bench/README.md. Plain Node ESM, no dependencies of its own.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,7 +29,7 @@ const USAGE = `usage: node bench/run.mjs [--quick] [--seconds N] [--rounds N] [-
   --no-slow-reader     skip the slow-reader memory experiment
   --releases N         held statements approved one at a time for the release latency (default 30; 10 with --quick)
   --no-releases        skip the release-latency experiment
-  --paths LIST         comma-separated subset of direct,airlock,airlock+policy,pgbouncer (default: all available)
+  --paths LIST         comma-separated subset of direct,airlock,airlock+policy,airlock+masking,pgbouncer (default: all available)
   --profile DIR        run the three airlock processes with node --cpu-prof, profiles written to DIR
                        (summarise with: node bench/profile-summary.mjs DIR)
   --keep-logs          keep the temp dir with process logs (always kept on failure)
@@ -77,7 +77,8 @@ function parseArgs(argv) {
   return o;
 }
 
-const PATHS_ALL = ['direct', 'airlock', 'airlock+policy', 'pgbouncer'];
+const PATHS_ALL = ['direct', 'airlock', 'airlock+policy', 'airlock+masking', 'pgbouncer'];
+const MASKING = 'airlock+masking';
 const opts = (() => {
   try { return parseArgs(process.argv.slice(2)); } catch (e) { console.error(e.message); process.exit(2); }
 })();
@@ -431,25 +432,68 @@ async function startAirlock() {
   const portLine = /^\{.*"port":\s*(\d+).*\}$/m;
   const connect = startDaemon('cli-connect', NODE, [...nodeArgs, CLI_BIN, 'connect', 'pg', '--port', String(await freePort()), '--json'], { cwd: work, env: { ...cliEnv, ...nodeEnv } });
   const m = await waitForLog(connect, portLine, 30_000);
-  // Without the airlock+policy path, no users, policy or second CLI (older builds have none of them).
-  if (opts.paths && !opts.paths.includes('airlock+policy')) return { cp, agent, connect, port: Number(m[1]), url };
+  const wantPolicy = !opts.paths || opts.paths.includes('airlock+policy');
+  const wantMasking = !opts.paths || opts.paths.includes(MASKING);
+  // Without the airlock+policy and airlock+masking paths, no users, policies or other CLIs (older builds have none of them).
+  if (!wantPolicy && !wantMasking) return { cp, agent, connect, port: Number(m[1]), url };
   // The policy path: user 'bench' (group bench) through its own `airlock connect`; reviews are approved
   // by 'bench-approver' (group approvers): no self-approval.
   const benchUser = JSON.parse(await cli(['users', 'create', 'bench', '--group', 'bench', '--json']));
   const approver = JSON.parse(await cli(['users', 'create', 'bench-approver', '--group', 'approvers', '--json']));
   if (!benchUser.token || !approver.token) throw new Error(`users create returned no token: ${JSON.stringify({ benchUser, approver }).replace(/alk_\w+/g, 'alk_…')}`);
-  const policyFile = path.join(work, 'policy.yaml');
-  fs.writeFileSync(policyFile, POLICY_YAML);
-  await cli(['apply', '-f', policyFile]);
-  const policyHome = path.join(work, 'cli-home-bench-user');
-  const policyEnv = { AIRLOCK_HOME: policyHome, HOME: policyHome, NO_COLOR: '1' };
-  const r = await run(NODE, [CLI_BIN, 'login', '--url', url, '--token', benchUser.token], { env: policyEnv, timeoutMs: 60_000 });
-  if (r.status !== 0) throw new Error(`airlock login as bench failed (${r.status}):\n${r.stderr}${r.stdout}`);
-
-  const policyConnect = startDaemon('cli-connect-policy', NODE, [...nodeArgs, CLI_BIN, 'connect', 'pg-policy', '--port', String(await freePort()), '--json'], { cwd: work, env: { ...policyEnv, ...nodeEnv } });
-  const mp = await waitForLog(policyConnect, portLine, 30_000);
-  return { cp, agent, connect, port: Number(m[1]), policyConnect, policyPort: Number(mp[1]), url, approverToken: approver.token };
+  // The bench user's own `airlock connect` to one connection, with its own AIRLOCK_HOME.
+  const userConnect = async (name, connection) => {
+    const userHome = path.join(work, `cli-home-${name}`);
+    const userEnv = { AIRLOCK_HOME: userHome, HOME: userHome, NO_COLOR: '1' };
+    const r = await run(NODE, [CLI_BIN, 'login', '--url', url, '--token', benchUser.token], { env: userEnv, timeoutMs: 60_000 });
+    if (r.status !== 0) throw new Error(`airlock login as bench failed (${r.status}):\n${r.stderr}${r.stdout}`);
+    const h = startDaemon(`cli-connect-${name}`, NODE, [...nodeArgs, CLI_BIN, 'connect', connection, '--port', String(await freePort()), '--json'], { cwd: work, env: { ...userEnv, ...nodeEnv } });
+    const mp = await waitForLog(h, portLine, 30_000);
+    return { h, port: Number(mp[1]) };
+  };
+  const out = { cp, agent, connect, port: Number(m[1]), url, approverToken: approver.token };
+  if (wantPolicy) {
+    const policyFile = path.join(work, 'policy.yaml');
+    fs.writeFileSync(policyFile, POLICY_YAML);
+    await cli(['apply', '-f', policyFile]);
+    const c = await userConnect('policy', 'pg-policy');
+    Object.assign(out, { policyConnect: c.h, policyPort: c.port });
+  }
+  if (wantMasking) {
+    // a third connection to the same database, covered only by the masking policy
+    await cli([
+      'connections', 'create', 'pg-masking', '--type', 'postgres', '--agent', 'bench-agent', '--host', PGHOST, '--port', String(PGPORT),
+      '--database', BENCH_DB, '--user', BENCH_ROLE, '--secret', 'env:BENCH_PG_PASSWORD', '--tls-mode', 'disable',
+    ]);
+    const maskingFile = path.join(work, 'policy-masking.yaml');
+    fs.writeFileSync(maskingFile, MASKING_POLICY_YAML);
+    await cli(['apply', '-f', maskingFile]);
+    const c = await userConnect('masking', 'pg-masking');
+    Object.assign(out, { maskingConnect: c.h, maskingPort: c.port });
+  }
+  return out;
 }
+
+// The policy of the airlock+masking path: every statement allowed (so the agent still judges each
+// one, as on airlock+policy), results masked. The column rule hashes pgbench_accounts.filler and the
+// bulk table's payload (the text column of every bulk row); the detectors scan every other text value.
+// Column rules make the agent refuse COPY TO STDOUT (it cannot tell which column a COPY field is), so
+// bulk throughput on this path is measured as a SELECT of the bulk table (see bulkRead).
+const MASKING_POLICY_YAML = `apiVersion: airlock/v1
+kind: Policy
+metadata: { name: bench-masking }
+spec:
+  subjects: ["group:bench"]
+  connections: ["pg-masking"]
+  access: allow
+  rules: []
+  default: allow
+  masking:
+    - columns: ["*.filler", "*.payload"]
+      mode: hash
+    - detect: [email, card]
+      mode: redact
+`;
 
 // The policy of the airlock+policy path. pgbench -S sends only SELECTs (allowed: evaluated locally by
 // the agent, no round trip); the release-latency experiment's UPDATE needs one approval.
@@ -524,8 +568,19 @@ function pgEnv() {
   return { PGPASSWORD: BENCH_PASSWORD, PGCONNECT_TIMEOUT: '20', PGSSLMODE: 'disable' };
 }
 
-async function pgbench(port, clients, seconds) {
-  const args = ['-S', '-n', '-T', String(seconds), '-c', String(clients), '-j', String(Math.min(clients, 2)), '-h', '127.0.0.1', '-p', String(port), '-U', BENCH_ROLE, BENCH_DB];
+// pgbench's built-in select-only script reads only abalance (an int: nothing for masking to do);
+// FILLER_SCRIPT reads the same row's filler (char(84), which the masking policy hashes).
+const FILLER_SCRIPT = `\\set aid random(1, 100000 * :scale)
+SELECT aid, filler FROM pgbench_accounts WHERE aid = :aid;
+`;
+let fillerScriptFile;
+async function pgbench(port, clients, seconds, { script } = {}) {
+  let mode = ['-S'];
+  if (script === 'filler') {
+    if (!fillerScriptFile) { fillerScriptFile = path.join(work, 'filler.sql'); fs.writeFileSync(fillerScriptFile, FILLER_SCRIPT); }
+    mode = ['-f', fillerScriptFile];
+  }
+  const args = [...mode, '-n', '-T', String(seconds), '-c', String(clients), '-j', String(Math.min(clients, 2)), '-h', '127.0.0.1', '-p', String(port), '-U', BENCH_ROLE, BENCH_DB];
   const r = await run('pgbench', args, { env: pgEnv(), timeoutMs: (seconds + 60) * 1000 });
   const tps = Number((r.stdout.match(/tps = ([\d.]+) \(without initial connection time\)/) ?? [])[1]);
   const latencyMs = Number((r.stdout.match(/latency average = ([\d.]+) ms/) ?? [])[1]);
@@ -540,8 +595,11 @@ async function pgbench(port, clients, seconds) {
 // parsing (pg + pg-copy-streams emits one chunk per row and capped this measurement at ~half of
 // what Postgres can send on this machine), so the number reflects the path, not the client.
 // Auth: trust / AuthenticationOk (all three paths here), cleartext or md5 if asked.
-function bulkCopy(port, table, timeoutMs) {
+// With { select: true } the same client sends `SELECT * FROM <table>` instead and counts DataRow bytes
+// and rows (the bulk read of the airlock+masking path, where column rules refuse COPY).
+function bulkCopy(port, table, timeoutMs, { select = false } = {}) {
   return new Promise((resolve, reject) => {
+    let rows = 0;
     const socket = net.connect(port, '127.0.0.1');
     let buf = Buffer.alloc(0);
     let state = 'startup';
@@ -589,6 +647,10 @@ function bulkCopy(port, table, timeoutMs) {
           case 0x64: // 'd' CopyData
             copyBytes += body.length;
             break;
+          case 0x44: // 'D' DataRow (select mode)
+            copyBytes += body.length;
+            rows++;
+            break;
           case 0x52: { // 'R' authentication
             const code = body.readInt32BE(0);
             if (code === 0) break;
@@ -607,14 +669,14 @@ function bulkCopy(port, table, timeoutMs) {
             if (state === 'startup') {
               state = 'copy';
               start = process.hrtime.bigint();
-              socket.write(msg('Q', cstr(`COPY ${table} TO STDOUT`)));
+              socket.write(msg('Q', cstr(select ? `SELECT * FROM ${table}` : `COPY ${table} TO STDOUT`)));
             } else if (state === 'copy') {
               const seconds = Number(process.hrtime.bigint() - start) / 1e9;
               state = 'done';
               clearTimeout(timer);
               socket.end(msg('X', Buffer.alloc(0)));
               socket.destroy();
-              resolve({ bytes: copyBytes, wireBytes, seconds, mibPerSec: copyBytes / 1024 / 1024 / seconds });
+              resolve({ bytes: copyBytes, rows, wireBytes, seconds, mibPerSec: copyBytes / 1024 / 1024 / seconds });
             }
             break;
           default: // S, K, H, c, C, N: nothing to do
@@ -658,6 +720,28 @@ async function slowReader(port, table, sleepSeconds, procs) {
   await sampler;
   if (r.status !== 0) throw new Error(`slow reader failed:\n${r.stderr}`);
   return { sleepSeconds, bytes: Number(r.stdout.trim()), seconds: (Date.now() - start) / 1000, peakRssMiB: peak, samples };
+}
+
+// Before measuring the masking path: its results really are masked (filler and payload differ from
+// what direct returns), and COPY is refused there (column rules), so its numbers are not a pass-through's.
+async function checkMasking(port, table) {
+  const read = async (p) => {
+    const c = new pg.Client({ host: '127.0.0.1', port: p, user: BENCH_ROLE, database: BENCH_DB, password: BENCH_PASSWORD, ssl: false, connectionTimeoutMillis: 20_000 });
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      const a = (await c.query('SELECT aid, filler FROM pgbench_accounts WHERE aid = 1')).rows[0];
+      const b = (await c.query(`SELECT id, payload FROM ${table} ORDER BY id LIMIT 1`)).rows[0];
+      return { filler: a?.filler, payload: b?.payload };
+    } finally {
+      await Promise.race([c.end().catch(() => undefined), sleep(5000)]);
+    }
+  };
+  const [plain, masked] = [await read(PGPORT), await read(port)];
+  if (plain.filler === masked.filler || plain.payload === masked.payload) throw new Error(`airlock+masking does not mask: ${JSON.stringify({ plain, masked })}`);
+  const copy = await bulkCopy(port, table, 60_000).then(() => 'allowed', (e) => e.message);
+  if (copy === 'allowed') throw new Error('airlock+masking: COPY TO STDOUT was not refused under column rules');
+  log(`masking check: filler → ${JSON.stringify(String(masked.filler).slice(0, 40))}, payload → ${JSON.stringify(String(masked.payload).slice(0, 40))}; COPY refused (${copy.slice(0, 120)})`);
 }
 
 const pct = (xs, p) => {
@@ -762,8 +846,9 @@ function renderTable(res) {
   const m = res.medians;
   const P = 'airlock+policy';
   const lines = [];
-  // airlock+policy gets a second ratio: to the plain airlock path (the policy's own cost)
-  const head = ['metric', ...paths.flatMap((p) => (p === 'direct' ? ['direct'] : p === P && paths.includes('airlock') ? [p, `${p} ÷ direct`, `${p} ÷ airlock`] : [p, `${p} ÷ direct`]))];
+  // airlock+policy and airlock+masking get a second ratio: to the plain airlock path (their own cost)
+  const vsAirlock = (p) => (p === P || p === MASKING) && paths.includes('airlock');
+  const head = ['metric', ...paths.flatMap((p) => (p === 'direct' ? ['direct'] : vsAirlock(p) ? [p, `${p} ÷ direct`, `${p} ÷ airlock`] : [p, `${p} ÷ direct`]))];
   lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
   const row = (label, key, d) => {
     if (!paths.some((p) => Number.isFinite(m[p]?.[key]))) return; // not measured in this run (e.g. --no-pgbench)
@@ -772,7 +857,7 @@ function renderTable(res) {
       const v = m[p]?.[key];
       cells.push(fmt(v, d));
       if (p !== 'direct') cells.push(ratio(v, m.direct?.[key]));
-      if (p === P && paths.includes('airlock')) cells.push(ratio(v, m.airlock?.[key]));
+      if (vsAirlock(p)) cells.push(ratio(v, m.airlock?.[key]));
     }
     lines.push(`| ${cells.join(' | ')} |`);
   };
@@ -783,8 +868,14 @@ function renderTable(res) {
   row('pgbench -S c=8: machine CPU busy (cores of ' + os.cpus().length + ')', 'machine_busy_cores_c8', 2);
   row('pgbench -S c=8: machine CPU µs / txn', 'machine_cpu_us_per_txn_c8', 0);
   row('pgbench -S c=8: CPU of unrelated processes (cores; noise)', 'foreign_busy_cores_c8', 2);
+  row('pgbench filler script c=1: TPS', 'tps_c1_filler', 0);
+  row('pgbench filler script c=1: latency (ms)', 'lat_c1_filler', 3);
+  row('pgbench filler script c=8 j=2: TPS', 'tps_c8_filler', 0);
+  row('pgbench filler script c=8: machine CPU µs / txn', 'machine_cpu_us_per_txn_c8_filler', 0);
+  row('pgbench filler script c=8: CPU of unrelated processes (cores; noise)', 'foreign_busy_cores_c8_filler', 2);
   row('bulk COPY TO STDOUT (MiB/s)', 'bulk_mibs', 0);
   row('bulk COPY: CPU of unrelated processes (cores; noise)', 'bulk_foreign_busy_cores', 2);
+  row('bulk SELECT * (MiB/s of the unmasked result)', 'select_mibs', 0);
   const out = [lines.join('\n')];
 
   const a = m.airlock ?? {};
@@ -817,6 +908,23 @@ function renderTable(res) {
   }
   out.push(cpuLines.join('\n'));
 
+  const mk = m[MASKING] ?? {};
+  if (paths.includes(MASKING)) {
+    // CPU per txn / per MiB of each airlock process, masking path vs. the plain airlock path
+    const cols = [
+      ['-S c=1', (n) => `cpu_us_per_txn_c1_${n}`], ['-S c=8', (n) => `cpu_us_per_txn_${n}`],
+      ['filler c=1', (n) => `cpu_us_per_txn_c1_filler_${n}`], ['filler c=8', (n) => `cpu_us_per_txn_filler_${n}`],
+    ];
+    const mh = `| process | ${cols.map(([c]) => `CPU µs / txn ${c}: airlock | airlock+masking`).join(' | ')} | CPU ms / MiB bulk SELECT: airlock | airlock+masking |`;
+    const ml = [mh, `|${'---|'.repeat(mh.split('|').length - 2)}`];
+    for (const name of ['controlPlane', 'agent', 'cli']) {
+      ml.push(`| airlock ${name} | ${cols.map(([, k]) => `${fmt(a[k(name)])} | ${fmt(mk[k(name)])}`).join(' | ')} | ${fmt(a[`cpu_ms_per_mib_select_${name}`], 2)} | ${fmt(mk[`cpu_ms_per_mib_select_${name}`], 2)} |`);
+    }
+    const sum = (x, k) => ['controlPlane', 'agent', 'cli'].reduce((s, n) => s + (x[k(n)] ?? NaN), 0);
+    ml.push(`| airlock total (3 processes) | ${cols.map(([, k]) => `${fmt(sum(a, k))} | ${fmt(sum(mk, k))}`).join(' | ')} | ${fmt(a.cpu_ms_per_mib_select_total, 2)} | ${fmt(mk.cpu_ms_per_mib_select_total, 2)} |`);
+    out.push(ml.join('\n'));
+  }
+
   const bd = paths.map((p) => [p, m[p]?.cpu_breakdown_us_per_txn_c8 ?? {}]);
   const groups = [...new Set(bd.flatMap(([, g]) => Object.keys(g)))]
     .map((g) => [g, Math.max(...bd.map(([, x]) => x[g] ?? 0))])
@@ -839,6 +947,15 @@ function renderTable(res) {
         `c=1 latency +${fmt((ap.lat_c1 - a.lat_c1) * 1000, 0)} µs; agent CPU µs / txn c=1 ${fmt(a.cpu_us_per_txn_c1_agent)} → ${fmt(ap.cpu_us_per_txn_c1_agent)}, ` +
         `c=8 ${fmt(a.cpu_us_per_txn_agent)} → ${fmt(ap.cpu_us_per_txn_agent)} (+${fmt(ap.cpu_us_per_txn_agent - a.cpu_us_per_txn_agent)}); ` +
         `machine CPU µs / txn c=8 ${fmt(a.machine_cpu_us_per_txn_c8, 0)} → ${fmt(ap.machine_cpu_us_per_txn_c8, 0)}.`,
+    );
+  }
+  if (paths.includes(MASKING) && paths.includes('airlock')) {
+    const rt = (k) => fmt(mk[k] / a[k], 3);
+    targetLines.push(
+      `Masking cost (airlock+masking ÷ airlock; includes judging each statement, as on airlock+policy): TPS -S c=1 ${rt('tps_c1')}, c=8 ${rt('tps_c8')}; ` +
+        `filler script c=1 ${rt('tps_c1_filler')}, c=8 ${rt('tps_c8_filler')}; bulk SELECT MiB/s ${rt('select_mibs')} (${fmt(a.select_mibs, 0)} → ${fmt(mk.select_mibs, 0)}; COPY is refused under column rules). ` +
+        `Agent CPU µs / txn: -S c=8 ${fmt(a.cpu_us_per_txn_agent)} → ${fmt(mk.cpu_us_per_txn_agent)}, filler c=1 ${fmt(a.cpu_us_per_txn_c1_filler_agent)} → ${fmt(mk.cpu_us_per_txn_c1_filler_agent)}, ` +
+        `filler c=8 ${fmt(a.cpu_us_per_txn_filler_agent)} → ${fmt(mk.cpu_us_per_txn_filler_agent)}; agent CPU ms / MiB (bulk SELECT) ${fmt(a.cpu_ms_per_mib_select_agent, 2)} → ${fmt(mk.cpu_ms_per_mib_select_agent, 2)}.`,
     );
   }
   const r = res.release;
@@ -889,16 +1006,31 @@ async function main() {
   const airlockProcs = { controlPlane: airlock.cp.pid, agent: airlock.agent.pid, cli: airlock.connect.pid };
   // the policy path shares the control plane and the agent; its CLI is the bench user's own `airlock connect`
   const policyProcs = { controlPlane: airlock.cp.pid, agent: airlock.agent.pid, cli: airlock.policyConnect?.pid };
-  const procsOf = (p) => (p === 'airlock' ? airlockProcs : p === 'airlock+policy' ? policyProcs : p === 'pgbouncer' ? { pgbouncer: bouncer.pid } : {});
-  const ports = { direct: PGPORT, airlock: airlock.port, 'airlock+policy': airlock.policyPort, ...(bouncer ? { pgbouncer: bouncer.port } : {}) };
+  const maskingProcs = { controlPlane: airlock.cp.pid, agent: airlock.agent.pid, cli: airlock.maskingConnect?.pid };
+  const procsOf = (p) => (p === 'airlock' ? airlockProcs : p === 'airlock+policy' ? policyProcs : p === MASKING ? maskingProcs : p === 'pgbouncer' ? { pgbouncer: bouncer.pid } : {});
+  const ports = { direct: PGPORT, airlock: airlock.port, 'airlock+policy': airlock.policyPort, [MASKING]: airlock.maskingPort, ...(bouncer ? { pgbouncer: bouncer.port } : {}) };
+  // each path's CLI, for the by-group CPU table: the path under test's is 'airlock cli', the others idle
+  const clis = { airlock: airlock.connect, 'airlock+policy': airlock.policyConnect, [MASKING]: airlock.maskingConnect };
   const paths = PATHS_ALL.filter((p) => ports[p] && (!opts.paths || opts.paths.includes(p)));
   if (!paths.includes('direct')) paths.unshift('direct'); // ratios need it
+  const masking = paths.includes(MASKING);
+  // With the masking path: pgbench also runs a script that reads the masked column (filler), and the
+  // bulk table is also read as a SELECT (COPY is refused under column rules) on direct, airlock and airlock+masking.
+  const pgbenchTests = masking ? [{ tag: '', script: undefined }, { tag: '_filler', script: 'filler' }] : [{ tag: '', script: undefined }];
+  const selectPaths = masking ? paths.filter((p) => ['direct', 'airlock', MASKING].includes(p)) : [];
+  if (masking) await checkMasking(ports[MASKING], bulkTable);
 
   // Warm-up: every path answers, and the caches (shared buffers, JIT) are warm before measuring.
   log('warm-up');
-  if (opts.pgbench) for (const p of paths) await pgbench(ports[p], 2, 1);
+  if (opts.pgbench) for (const p of paths) for (const t of pgbenchTests) await pgbench(ports[p], 2, 1, t);
   await bulkCopy(PGPORT, bulkTable, 120_000);
-  if (opts.bulkWarmup) for (const p of paths) if (p !== 'direct' && p !== 'airlock+policy') await bulkCopy(ports[p], bulkTable, 120_000);
+  // the unmasked size of the SELECT result: masked MiB/s is reported per MiB of this, not of what the hashes shrink it to
+  const selectRef = selectPaths.length ? await bulkCopy(PGPORT, bulkTable, 600_000, { select: true }) : undefined;
+  if (selectRef && selectRef.rows !== bulkRows) throw new Error(`SELECT of ${bulkTable} returned ${selectRef.rows} rows, expected ${bulkRows}`);
+  if (opts.bulkWarmup) {
+    for (const p of paths) if (p !== 'direct' && p !== 'airlock+policy' && p !== MASKING) await bulkCopy(ports[p], bulkTable, 120_000);
+    for (const p of selectPaths) if (p !== 'direct') await bulkCopy(ports[p], bulkTable, 600_000, { select: true });
+  }
 
   const raw = Object.fromEntries(paths.map((p) => [p, []]));
   const bulkTimeout = Math.max(120_000, opts.bulkMib * 1000); // ≥ 1 MiB/s or give up
@@ -906,26 +1038,26 @@ async function main() {
     // rotate the order each round so no path always runs first / after the same neighbour
     const order = paths.map((_, i) => paths[(i + round) % paths.length]);
     const rec = Object.fromEntries(paths.map((p) => [p, { round }]));
-    for (const p of opts.pgbench ? order : []) {
-      log(`round ${round + 1}/${opts.rounds} ${p}: pgbench c=1`);
+    // keys of the filler script's runs carry the tag: tps_c1_filler, cpu_us_per_txn_filler_agent, …
+    for (const { tag, script } of opts.pgbench ? pgbenchTests : []) for (const p of order) {
+      log(`round ${round + 1}/${opts.rounds} ${p}: pgbench ${script ?? '-S'} c=1`);
       const procs = procsOf(p);
       const before = cpuSnapshot(procs);
-      const r = await pgbench(ports[p], 1, opts.seconds);
-      Object.assign(rec[p], { tps_c1: r.tps, lat_c1: r.latencyMs, txns_c1: r.txns });
+      const r = await pgbench(ports[p], 1, opts.seconds, { script });
+      Object.assign(rec[p], { [`tps_c1${tag}`]: r.tps, [`lat_c1${tag}`]: r.latencyMs, [`txns_c1${tag}`]: r.txns });
       // whole run (incl. connection setup, negligible over the run) ÷ transactions: the cost per statement when not saturated
-      for (const [name, ms] of Object.entries(cpuDeltaMs(before, cpuSnapshot(procs)))) rec[p][`cpu_us_per_txn_c1_${name}`] = (ms * 1000) / r.txns;
+      for (const [name, ms] of Object.entries(cpuDeltaMs(before, cpuSnapshot(procs)))) rec[p][`cpu_us_per_txn_c1${tag}_${name}`] = (ms * 1000) / r.txns;
     }
-    for (const p of opts.pgbench ? order : []) {
-      log(`round ${round + 1}/${opts.rounds} ${p}: pgbench c=8`);
+    for (const { tag, script } of opts.pgbench ? pgbenchTests : []) for (const p of order) {
+      log(`round ${round + 1}/${opts.rounds} ${p}: pgbench ${script ?? '-S'} c=8`);
       const procs = procsOf(p);
       const roles = Object.fromEntries(Object.entries({ ...airlockProcs, ...(bouncer ? { pgbouncer: bouncer.pid } : {}) }).map(([k, v]) => [String(v), k === 'pgbouncer' ? k : `airlock ${k}`]));
-      // 'airlock cli' is the CLI of the path under test; the other path's CLI is idle meanwhile
-      roles[String(airlock.connect.pid)] = p === 'airlock+policy' ? 'airlock cli (other path)' : 'airlock cli';
-      if (airlock.policyConnect) roles[String(airlock.policyConnect.pid)] = p === 'airlock+policy' ? 'airlock cli' : 'airlock cli (other path)';
+      // 'airlock cli' is the CLI of the path under test; the other paths' CLIs are idle meanwhile
+      for (const [cp, h] of Object.entries(clis)) if (h) roles[String(h.pid)] = cp === p || (cp === 'airlock' && !clis[p]) ? 'airlock cli' : 'airlock cli (other path)';
       roles[String(process.pid)] = 'bench (this script)';
       // CPU is sampled over a steady-state window inside the run (after the 8 sessions have opened,
       // before pgbench closes them), while pgbench and its backends are still alive to be read.
-      const running = pgbench(ports[p], 8, opts.seconds);
+      const running = pgbench(ports[p], 8, opts.seconds, { script });
       const winStart = Math.min(1, opts.seconds * 0.2);
       const winEnd = Math.max(winStart + 0.2, opts.seconds - Math.min(0.5, opts.seconds * 0.1));
       await sleep(winStart * 1000);
@@ -938,27 +1070,28 @@ async function main() {
       const txns = r.tps * window; // steady-state transactions in the window
       const machineBusyMs = ((b.machine.busy - a.machine.busy) * 1000) / CLK_TCK;
       Object.assign(rec[p], {
-        tps_c8: r.tps, lat_c8: r.latencyMs, txns_c8: r.txns,
-        machine_busy_cores_c8: machineBusyMs / 1000 / window, // whole machine: Postgres, pgbench, relays, anything else
-        machine_cpu_us_per_txn_c8: (machineBusyMs * 1000) / txns,
+        [`tps_c8${tag}`]: r.tps, [`lat_c8${tag}`]: r.latencyMs, [`txns_c8${tag}`]: r.txns,
+        [`machine_busy_cores_c8${tag}`]: machineBusyMs / 1000 / window, // whole machine: Postgres, pgbench, relays, anything else
+        [`machine_cpu_us_per_txn_c8${tag}`]: (machineBusyMs * 1000) / txns,
       });
       const breakdown = Object.fromEntries(Object.entries(groupDelta(a.all, b.all)).map(([g, ms]) => [g, (ms * 1000) / txns]));
       const known = Object.values(breakdown).reduce((x, y) => x + y, 0);
       breakdown['(not in any process: softirq on idle CPUs, exited processes not reaped by a live parent)'] = Math.max(0, (machineBusyMs * 1000) / txns - known);
-      rec[p].cpu_breakdown_us_per_txn_c8 = breakdown;
+      rec[p][`cpu_breakdown_us_per_txn_c8${tag}`] = breakdown;
       // CPU of processes that are not part of any measured path (other jobs on the machine): noise
       // (Postgres backends that exited in the window belong to other jobs: ours live through the run.)
       const ours = (g) => !g.startsWith('(exited children of postgres') && /^(\(exited children of )?(airlock |pgbouncer\)?$|postgres|pgbench\)?$|bench \(|\(not in any)/.test(g);
-      rec[p].foreign_busy_cores_c8 = Object.entries(breakdown).filter(([g]) => !ours(g)).reduce((x, [, us]) => x + us, 0) * txns / 1e6 / window;
+      rec[p][`foreign_busy_cores_c8${tag}`] = Object.entries(breakdown).filter(([g]) => !ours(g)).reduce((x, [, us]) => x + us, 0) * txns / 1e6 / window;
       let total = 0;
       for (const [name, ms] of Object.entries(cpuDeltaMs(a.procs, b.procs))) {
-        rec[p][`cpu_us_per_txn_${name}`] = (ms * 1000) / txns;
+        rec[p][`cpu_us_per_txn${tag}_${name}`] = (ms * 1000) / txns;
         total += ms;
       }
-      if (p.startsWith('airlock')) rec[p].cpu_us_per_txn_total = (total * 1000) / txns;
+      if (p.startsWith('airlock')) rec[p][`cpu_us_per_txn${tag}_total`] = (total * 1000) / txns;
     }
     for (const p of order) {
       if (p === 'airlock+policy') continue; // COPY is not in the bench policy's rules: default deny
+      if (p === MASKING) continue; // column rules: the agent refuses COPY TO STDOUT by design (bulk SELECT below)
       log(`round ${round + 1}/${opts.rounds} ${p}: bulk COPY`);
       const procs = procsOf(p);
       const roles = Object.fromEntries(Object.entries({ ...airlockProcs, ...(bouncer ? { pgbouncer: bouncer.pid } : {}) }).map(([k, v]) => [String(v), k === 'pgbouncer' ? k : `airlock ${k}`]));
@@ -983,6 +1116,22 @@ async function main() {
       }
       if (p === 'airlock') rec[p].cpu_ms_per_mib_total = total / mib;
     }
+    for (const p of order.filter((x) => selectPaths.includes(x))) {
+      log(`round ${round + 1}/${opts.rounds} ${p}: bulk SELECT`);
+      const procs = procsOf(p);
+      const before = cpuSnapshot(procs);
+      const r = await bulkCopy(ports[p], bulkTable, bulkTimeout, { select: true });
+      if (r.rows !== selectRef.rows) throw new Error(`bulk SELECT on ${p} returned ${r.rows} rows, expected ${selectRef.rows}`);
+      const cpu = cpuDeltaMs(before, cpuSnapshot(procs));
+      const mib = selectRef.bytes / 1024 / 1024; // unmasked MiB (what direct sends), also for the masked path
+      Object.assign(rec[p], { select_mibs: mib / r.seconds, select_rows_per_s: r.rows / r.seconds, select_bytes_out: r.bytes });
+      let total = 0;
+      for (const [name, ms] of Object.entries(cpu)) {
+        rec[p][`cpu_ms_per_mib_select_${name}`] = ms / mib;
+        total += ms;
+      }
+      if (p.startsWith('airlock')) rec[p].cpu_ms_per_mib_select_total = total / mib;
+    }
     for (const p of paths) raw[p].push(rec[p]);
   }
 
@@ -992,14 +1141,14 @@ async function main() {
     const keys = new Set(raw[p].flatMap((r) => Object.keys(r)));
     keys.delete('round');
     for (const k of keys) {
-      if (k === 'cpu_breakdown_us_per_txn_c8') {
+      if (k.startsWith('cpu_breakdown_us_per_txn_c8')) {
         const groups = new Set(raw[p].flatMap((r) => Object.keys(r[k] ?? {})));
         medians[p][k] = Object.fromEntries([...groups].map((g) => [g, median(raw[p].map((r) => r[k]?.[g] ?? 0))]).sort((a, b) => b[1] - a[1]));
       } else medians[p][k] = median(raw[p].map((r) => r[k]));
     }
   }
   const memory = {};
-  for (const [name, pid] of Object.entries({ ...airlockProcs, ...(airlock.policyConnect ? { cliPolicy: airlock.policyConnect.pid } : {}), ...(bouncer ? { pgbouncer: bouncer.pid } : {}) })) memory[name] = procMem(pid);
+  for (const [name, pid] of Object.entries({ ...airlockProcs, ...(airlock.policyConnect ? { cliPolicy: airlock.policyConnect.pid } : {}), ...(airlock.maskingConnect ? { cliMasking: airlock.maskingConnect.pid } : {}), ...(bouncer ? { pgbouncer: bouncer.pid } : {}) })) memory[name] = procMem(pid);
 
   let release;
   if (opts.releases > 0 && paths.includes('airlock+policy')) {
@@ -1025,7 +1174,7 @@ async function main() {
     host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, totalMemMiB: Math.round(os.totalmem() / 1048576) },
     options: opts,
     backgroundCoresBeforeStart: backgroundCores,
-    bulk: { table: bulkTable, rows: bulkRows, bytes: medians.direct.bulk_bytes },
+    bulk: { table: bulkTable, rows: bulkRows, bytes: medians.direct.bulk_bytes, ...(selectRef ? { selectBytes: selectRef.bytes } : {}) },
     pgbouncer: bouncer ? 'installed' : 'not installed (apt-get install pgbouncer)',
     paths,
     medians,
@@ -1037,6 +1186,7 @@ async function main() {
       policyTpsC1Ratio: medians['airlock+policy']?.tps_c1 / medians.airlock?.tps_c1,
       policyTpsC8Ratio: medians['airlock+policy']?.tps_c8 / medians.airlock?.tps_c8,
       releaseP99Ms: release?.approveToResultMs.p99,
+      ...(masking ? Object.fromEntries(['tps_c1', 'tps_c8', 'tps_c1_filler', 'tps_c8_filler', 'select_mibs'].map((k) => [`masking_${k}_ratio`, medians[MASKING]?.[k] / medians.airlock?.[k]])) : {}),
     },
     release,
     policy,
