@@ -5,9 +5,10 @@
  * INLINE_MAX_BYTES stay here; anything larger, and everything after an unexpected parser failure,
  * goes to the worker.
  */
-import { loadModule, parseSync } from 'libpg-query';
+import { loadModule } from 'libpg-query';
 import type { StatementAnalysis } from '../types.js';
-import { analyzeParseResult, failedAnalysis } from './analyze-tree.js';
+import { failedAnalysis } from './analyze-tree.js';
+import { parseAndAnalyze } from './parse-sql.js';
 
 export const INLINE_MAX_BYTES = 1024;
 
@@ -24,20 +25,12 @@ export class InlineParser {
 
   /** The analysis, or undefined when this statement must go to the worker. */
   tryAnalyze(sql: string, bytes: number): StatementAnalysis[] | undefined {
-    if (!this.ready || this.broken || bytes > INLINE_MAX_BYTES || sql === '') return undefined;
-    try {
-      return analyzeParseResult(sql, parseSync(sql));
-    } catch (e) {
-      if (isSyntaxError(e)) return [failedAnalysis(sql, `syntax error: ${(e as Error).message}`)];
-      // The parser itself is in trouble: never use it on this thread again.
-      this.broken = true;
-      return undefined;
-    }
+    if (!this.ready || this.broken || bytes > INLINE_MAX_BYTES) return undefined;
+    const outcome = parseAndAnalyze(sql);
+    if (outcome.ok) return outcome.statements;
+    if (outcome.syntax) return [failedAnalysis(sql, `syntax error: ${outcome.message}`)];
+    // The parser itself is in trouble: never use it on this thread again.
+    this.broken = true;
+    return undefined;
   }
-}
-
-/** libpg-query reports grammar errors as SqlError with sqlDetails; anything else means the parser itself failed. */
-function isSyntaxError(e: unknown): boolean {
-  if (!(e instanceof Error) || !('sqlDetails' in e)) return false;
-  return !/stack|memory|unreachable|abort/i.test(e.message);
 }

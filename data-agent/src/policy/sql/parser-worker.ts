@@ -4,8 +4,8 @@
  * the module broken; here the pool simply replaces the worker.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadModule, parseSync } from 'libpg-query';
-import { analyzeParseResult } from './analyze-tree.js';
+import { loadModule } from 'libpg-query';
+import { parseAndAnalyze } from './parse-sql.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const port = parentPort;
@@ -19,22 +19,14 @@ function testHook(sql: string): void {
   if (sql === '-- airlock-test:exit') process.exit(3);
 }
 
-/** libpg-query reports grammar errors as SqlError with sqlDetails; anything else means the parser itself is in trouble. */
-function isSyntaxError(e: unknown): boolean {
-  if (!(e instanceof Error) || !('sqlDetails' in e)) return false;
-  return !/stack|memory|unreachable|abort/i.test(e.message);
-}
-
 await loadModule();
 port.on('message', (req: WorkerRequest) => {
   let reply: WorkerReply;
   try {
     testHook(req.sql);
-    // libpg-query refuses '' outright; Postgres answers it with EmptyQueryResponse.
-    const statements = req.sql === '' ? [] : analyzeParseResult(req.sql, parseSync(req.sql));
-    reply = { id: req.id, ok: true, statements };
+    reply = { id: req.id, ...parseAndAnalyze(req.sql) };
   } catch (e) {
-    reply = { id: req.id, ok: false, syntax: isSyntaxError(e), message: e instanceof Error ? e.message : String(e) };
+    reply = { id: req.id, ok: false, syntax: false, message: e instanceof Error ? e.message : String(e) };
   }
   port.postMessage(reply);
 });
