@@ -2,9 +2,6 @@
  * Just-in-time access through the whole path: alice asks with `airlock request`, bob approves, her
  * psql session works, and when the grant expires (or is revoked) her open session is ended at once.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, TEST_ROLES } from '../data-agent/src/protocols/postgres/test-support/pg-cluster.js';
@@ -35,13 +32,6 @@ let target: TestCluster;
 const homes: Record<string, string> = {};
 let port: number;
 
-async function userHome(name: string, groups: string[]): Promise<string> {
-  const created = await stack.cliJson<{ token: string }>(['users', 'create', name, ...groups.flatMap((g) => ['--group', g])]);
-  const home = mkdtempSync(join(tmpdir(), `airlock-${name}-`));
-  expect((await runCli(['login', '--url', stack.url, '--token', created.token], { home })).code).toBe(0);
-  return home;
-}
-
 async function grantAccess(forDuration: string): Promise<void> {
   const request = await spawnCli(['request', 'jit-db', '--for', forDuration, '--reason', 'incident 4711'], {
     home: homes.alice,
@@ -65,11 +55,9 @@ beforeAll(async () => {
   target = await startTestCluster();
   stack = await startStack();
   await addPostgresConnection(stack, { agent: 'dc1', connection: 'jit-db', target, role: TEST_ROLES.scram });
-  const file = join(mkdtempSync(join(tmpdir(), 'airlock-policy-')), 'policy.yaml');
-  writeFileSync(file, POLICY);
-  expect((await stack.cli(['apply', '-f', file])).code).toBe(0);
-  homes.alice = await userHome('alice', ['engineers']);
-  homes.bob = await userHome('bob', ['dba']);
+  await stack.applyPolicy(POLICY);
+  homes.alice = await stack.userHome('alice', ['engineers']);
+  homes.bob = await stack.userHome('bob', ['dba']);
   port = await freePort();
   await spawnCli(['connect', 'jit-db', '--port', String(port)], { home: homes.alice, readyPattern: /Listening on/, name: 'connect-jit' });
 }, 180_000);

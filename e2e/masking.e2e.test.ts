@@ -3,9 +3,6 @@
  * psql through `airlock connect` and `airlock exec`, against a Postgres whose password only the agent
  * knows. Sensitive values never leave the agent unmasked; everything else arrives as it is.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, TEST_ROLES } from '../data-agent/src/protocols/postgres/test-support/pg-cluster.js';
 import type { TestCluster } from '../data-agent/src/protocols/postgres/test-support/pg-cluster.js';
@@ -47,10 +44,7 @@ beforeAll(async () => {
   await target.admin(`GRANT SELECT ON customers TO ${TEST_ROLES.scram.user}`);
   stack = await startStack();
   await addPostgresConnection(stack, { agent: 'vpc', connection: 'masked-db', target, role: TEST_ROLES.scram });
-  const policyFile = join(mkdtempSync(join(tmpdir(), 'airlock-policy-')), 'policy.yaml');
-  writeFileSync(policyFile, POLICY);
-  const applied = await stack.cli(['apply', '-f', policyFile]);
-  expect(applied.code, applied.stderr).toBe(0);
+  await stack.applyPolicy(POLICY);
   port = (await stack.connect('masked-db')).port;
 }, 180_000);
 

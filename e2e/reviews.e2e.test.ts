@@ -3,9 +3,6 @@
  * bob and carol deciding with `airlock reviews`, against a password-protected Postgres whose password
  * only the agent knows. Policy comes from `airlock apply -f`.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, TEST_ROLES } from '../data-agent/src/protocols/postgres/test-support/pg-cluster.js';
@@ -80,14 +77,6 @@ let alicePort: number;
 let autoPort: number;
 let agent: AgentProcess;
 
-async function userHome(name: string, groups: string[]): Promise<string> {
-  const created = await stack.cliJson<{ token: string }>(['users', 'create', name, ...groups.flatMap((g) => ['--group', g])]);
-  const home = mkdtempSync(join(tmpdir(), `airlock-${name}-`));
-  const login = await runCli(['login', '--url', stack.url, '--token', created.token], { home });
-  expect(login.code, login.stderr).toBe(0);
-  return home;
-}
-
 const as = (user: string, args: string[]) => runCli(args, { home: homes[user] });
 
 async function aliceClient(): Promise<{ c: pg.Client; notices: string[] }> {
@@ -123,19 +112,14 @@ beforeAll(async () => {
   await target.admin(`GRANT ALL ON accounts TO ${TEST_ROLES.scram.user}`);
   stack = await startStack();
   agent = await addPostgresConnection(stack, { agent: 'vpc', connection: 'prod-db', target, role: TEST_ROLES.scram });
-  const policyFile = join(mkdtempSync(join(tmpdir(), 'airlock-policy-')), 'policy.yaml');
-  writeFileSync(policyFile, POLICY);
-  const applied = await stack.cli(['apply', '-f', policyFile]);
-  expect(applied.code, applied.stderr).toBe(0);
+  await stack.applyPolicy(POLICY);
   await addPostgresConnection(stack, { agent: 'ci-runner', connection: 'auto-db', target, role: TEST_ROLES.scram });
-  writeFileSync(policyFile, AUTOMATION_POLICY);
-  expect((await stack.cli(['apply', '-f', policyFile])).code).toBe(0);
+  await stack.applyPolicy(AUTOMATION_POLICY);
   await addPostgresConnection(stack, { agent: 'quick-runner', connection: 'quick-db', target, role: TEST_ROLES.scram });
-  writeFileSync(policyFile, QUICK_POLICY);
-  expect((await stack.cli(['apply', '-f', policyFile])).code).toBe(0);
-  homes.alice = await userHome('alice', ['engineers']);
-  homes.bob = await userHome('bob', ['dba']);
-  homes.carol = await userHome('carol', ['dba']);
+  await stack.applyPolicy(QUICK_POLICY);
+  homes.alice = await stack.userHome('alice', ['engineers']);
+  homes.bob = await stack.userHome('bob', ['dba']);
+  homes.carol = await stack.userHome('carol', ['dba']);
   alicePort = await freePort();
   autoPort = await freePort();
   await spawnCli(['connect', 'auto-db', '--port', String(autoPort)], { home: homes.alice, readyPattern: /Listening on/, name: 'connect-alice-auto' });

@@ -4,7 +4,7 @@
  * throwaway password-protected Postgres cluster as the target.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, freePort, REPO_ROOT, runCli, spawnCli, startProcess } from '../support/index.js';
@@ -24,6 +24,10 @@ export interface Stack {
   /** `--json` output of a CLI command, parsed; fails the test with the CLI's stderr otherwise. */
   cliJson<T>(args: string[]): Promise<T>;
   startAgent(name: string, env: NodeJS.ProcessEnv): Promise<AgentProcess>;
+  /** `airlock apply -f` of a policy document, as the admin; throws with the CLI's error. */
+  applyPolicy(document: string): Promise<void>;
+  /** Creates a local user in `groups` and returns an AIRLOCK_HOME logged in as them. */
+  userHome(name: string, groups: string[]): Promise<string>;
   connect(connection: string): Promise<{ port: number; process: ProcessHandle }>;
   restartControlPlane(): Promise<void>;
   stop(): Promise<void>;
@@ -54,6 +58,7 @@ export async function startStack(): Promise<Stack> {
   let controlPlane = await startControlPlane();
   const agents: AgentProcess[] = [];
   const connects: ProcessHandle[] = [];
+  let policies = 0;
   const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { home, env, timeoutMs: 120_000 });
   const login = await cli(['login', '--url', url, '--token', token]);
   if (login.code !== 0) throw new Error(`login failed: ${login.stderr}`);
@@ -88,6 +93,19 @@ export async function startStack(): Promise<Stack> {
       };
       agents.push(agent);
       return agent;
+    },
+    async applyPolicy(document) {
+      const file = join(work, `policy-${++policies}.yaml`);
+      writeFileSync(file, document);
+      const applied = await cli(['apply', '-f', file]);
+      if (applied.code !== 0) throw new Error(`airlock apply failed: ${applied.stderr}`);
+    },
+    async userHome(name, groups) {
+      const created = await stack.cliJson<{ token: string }>(['users', 'create', name, ...groups.flatMap((g) => ['--group', g])]);
+      const userHome = join(work, `home-${name}`);
+      const login = await runCli(['login', '--url', url, '--token', created.token], { home: userHome });
+      if (login.code !== 0) throw new Error(`login as ${name} failed: ${login.stderr}`);
+      return userHome;
     },
     async connect(connection) {
       const handle = await spawnCli(['connect', connection, '--port', String(await freePort()), '--json'], {
