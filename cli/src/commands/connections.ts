@@ -29,12 +29,13 @@ interface CreateOptions extends JsonOption {
   secret?: string;
   tlsMode?: string;
   tag: Record<string, string>;
+  option: Record<string, string>;
 }
 
 export function registerConnections(program: Command): void {
   const connections = program
     .command('connections')
-    .description('connections: named targets (a database or TCP service) and the agent that reaches them');
+    .description('connections: named targets (a database, SSH host, HTTP service, Kubernetes API or TCP service) and the agent that reaches them');
 
   addJsonOption(
     connections
@@ -49,7 +50,8 @@ export function registerConnections(program: Command): void {
       .option('--user <user>', 'user the agent logs in as')
       .option('--secret <ref>', 'where the agent reads the password: env:VAR or file:/path', parseSecretRef)
       .option('--tls-mode <mode>', 'TLS to the target (e.g. disable, require, verify-full)')
-      .option('--tag <key=value>', 'a label policies can select with tag:KEY=VALUE (repeatable)', collectTag, {}),
+      .option('--tag <key=value>', 'a label policies can select with tag:KEY=VALUE (repeatable)', collectTag, {})
+      .option('--option <key=value>', 'a type-specific setting, e.g. credential=bearer, header=X-Api-Key, scheme=https (repeatable)', collectTag, {}),
   ).action(async (name: string, options: CreateOptions) => {
     const input: CreateConnectionInput = {
       name,
@@ -62,6 +64,7 @@ export function registerConnections(program: Command): void {
       ...(options.secret !== undefined ? { secret: options.secret } : {}),
       ...(options.tlsMode !== undefined ? { tlsMode: options.tlsMode } : {}),
       ...(Object.keys(options.tag).length > 0 ? { tags: options.tag } : {}),
+      ...(Object.keys(options.option).length > 0 ? { options: options.option } : {}),
     };
     const created = await ApiClient.forCurrentProfile().createConnection(input);
     emit(options, created, renderCreated);
@@ -137,6 +140,7 @@ function renderConnection(c: Connection): string {
     ['Secret', c.secret || NONE],
     ['TLS mode', c.tlsMode || NONE],
     ['Tags', Object.entries(c.tags ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || NONE],
+    ['Options', Object.entries(c.options ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || NONE],
     ['Policies', policyNames(c)],
     ['Created', humanTimestamp(c.createdAt)],
   ]);

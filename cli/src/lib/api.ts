@@ -51,8 +51,8 @@ export interface CreatedAgent {
   command: string;
 }
 
-export type ConnectionType = 'postgres' | 'tcp';
-export const CONNECTION_TYPES: readonly ConnectionType[] = ['postgres', 'tcp'];
+export type ConnectionType = 'postgres' | 'tcp' | 'ssh' | 'http' | 'kubernetes';
+export const CONNECTION_TYPES: readonly ConnectionType[] = ['postgres', 'tcp', 'ssh', 'http', 'kubernetes'];
 
 export interface CreateConnectionInput {
   name: string;
@@ -67,6 +67,7 @@ export interface CreateConnectionInput {
   secret?: string;
   tlsMode?: string;
   tags?: Record<string, string>;
+  options?: Record<string, string>;
 }
 
 export interface Connection {
@@ -83,6 +84,7 @@ export interface Connection {
   secret: string | null;
   tlsMode: string | null;
   tags?: Record<string, string>;
+  options?: Record<string, string>;
   createdAt: string;
   /** Names of the policies that cover it; empty means admins only. Absent from older control planes. */
   policies?: string[];

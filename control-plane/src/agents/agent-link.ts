@@ -13,6 +13,7 @@ export interface OpenSessionConnection {
   /** `env:VAR` or `file:/abs/path`, resolved by the agent itself. */
   readonly secretRef: string | null;
   readonly tlsMode: TlsMode;
+  readonly options?: Record<string, string>;
 }
 
 /** An order, pushed down an agent's control stream, to open one session. */

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export const CONNECTION_TYPES = ['postgres', 'tcp'] as const;
+export const CONNECTION_TYPES = ['postgres', 'tcp', 'ssh', 'http', 'kubernetes'] as const;
 export type ConnectionType = (typeof CONNECTION_TYPES)[number];
 
 export const TLS_MODES = ['disable', 'prefer', 'require', 'verify-full'] as const;
@@ -45,4 +45,8 @@ export class ConnectionEntity {
   /** Labels policies can select by (`connections: ["tag:env=prod"]`). */
   @Column({ type: 'jsonb', default: () => "'{}'" })
   tags!: Record<string, string>;
+
+  /** Type-specific settings the agent needs (credential kind, header name, scheme, CA reference); never secrets. */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  options!: Record<string, string>;
 }

@@ -16,6 +16,7 @@ export class ConnectionView {
   @ApiProperty({ enum: TLS_MODES }) tlsMode!: string;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) tags!: Record<string, string>;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) options!: Record<string, string>;
   @ApiProperty({
     type: [String],
     example: ['prod-postgres'],
@@ -43,6 +44,7 @@ export function toConnectionView({ connection, agentName, agentConnected, polici
     tlsMode: connection.tlsMode,
     createdAt: connection.createdAt.toISOString(),
     tags: connection.tags ?? {},
+    options: connection.options ?? {},
     policies,
   };
 }

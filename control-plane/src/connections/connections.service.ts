@@ -1,3 +1,4 @@
+import { validConnectionOptions } from './connection-options.js';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AgentRegistry } from '../agents/agent-registry.js';
@@ -23,6 +24,7 @@ export interface NewConnection {
   secret?: string;
   tlsMode?: TlsMode;
   tags?: Record<string, string>;
+  options?: Record<string, string>;
 }
 
 /** A connection with the agent that serves it, as listings show it. */
@@ -61,6 +63,7 @@ export class ConnectionsService {
       secretRef: input.secret ?? null,
       tlsMode: input.tlsMode ?? 'prefer',
       tags: validTags(input.tags ?? {}),
+      options: validConnectionOptions(input.type, input.options ?? {}),
       createdAt: this.clock.now(),
     };
     try {

@@ -22,6 +22,7 @@ import { GrantEntity } from '../grants/grant.entity.js';
 import { AccessReviewsGrants1764300000001 } from './migrations/1764300000001-access-reviews-grants.js';
 import { AuditHashChain1764400000000 } from './migrations/1764400000000-audit-hash-chain.js';
 import { ConnectionTags1764400000001 } from './migrations/1764400000001-connection-tags.js';
+import { ProtocolTargets1764500000000 } from './migrations/1764500000000-protocol-targets.js';
 
 export const ENTITIES = [
   ApiTokenEntity,
@@ -39,7 +40,7 @@ export const ENTITIES = [
   WebhookDeliveryEntity,
   GrantEntity,
 ];
-export const MIGRATIONS = [InitialSchema1764057600000, UsersPoliciesAudit1764144000000, Reviews1764200000000, StatementVerdicts1764200000001, WebhookDeliveries1764300000000, AccessReviewsGrants1764300000001, AuditHashChain1764400000000, ConnectionTags1764400000001];
+export const MIGRATIONS = [InitialSchema1764057600000, UsersPoliciesAudit1764144000000, Reviews1764200000000, StatementVerdicts1764200000001, WebhookDeliveries1764300000000, AccessReviewsGrants1764300000001, AuditHashChain1764400000000, ConnectionTags1764400000001, ProtocolTargets1764500000000];
 
 /** Real Postgres when DATABASE_URL is set, otherwise embedded PGlite on disk; the schema comes only from migrations. */
 export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {

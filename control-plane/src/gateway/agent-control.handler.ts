@@ -23,6 +23,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { ReviewsService } from '../reviews/reviews.service.js';
 import { SessionAttachError, SessionBroker } from './session-broker.js';
+import { WIRE_CONNECTION_TYPES } from './wire-connection-types.js';
 
 export const HEARTBEAT_INTERVAL_MS = 5000;
 /** How long a disconnected agent has to come back before the statements it held are given up. */
@@ -36,10 +37,14 @@ const REVIEW_STATES: Record<DecisionNotice['state'], ReviewState> = {
   expired: ReviewState.EXPIRED,
   cancelled: ReviewState.CANCELLED,
 };
+
 const PROTOCOL_NAMES: Record<number, string> = {
   [StatementProtocol.SIMPLE]: 'simple',
   [StatementProtocol.EXTENDED]: 'extended',
   [StatementProtocol.EXEC]: 'exec',
+  [StatementProtocol.SSH]: 'ssh',
+  [StatementProtocol.HTTP]: 'http',
+  [StatementProtocol.KUBERNETES]: 'kubernetes',
 };
 
 /** The control plane's end of one agent's control stream. */
@@ -76,13 +81,14 @@ class GrpcAgentLink implements AgentLink {
           peerReceivedBytes: BigInt(order.resume?.peerReceivedBytes ?? 0),
           connection: {
             name: c.name,
-            type: c.type === 'tcp' ? ConnectionType.TCP : ConnectionType.POSTGRES,
+            type: WIRE_CONNECTION_TYPES[c.type],
             host: c.host,
             port: c.port,
             database: c.database ?? '',
             user: c.username ?? '',
             secretRef: c.secretRef ?? '',
             tlsMode: TLS_MODES[c.tlsMode],
+            options: { ...(c.options ?? {}) },
           },
         },
       },

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { ConnectionType, GrpcCallError, GrpcStatus, TunnelRequestSchema, TunnelResponseSchema } from '@airlock/proto';
+import { GrpcCallError, GrpcStatus, TunnelRequestSchema, TunnelResponseSchema } from '@airlock/proto';
 import type { GrpcServerCall } from '@airlock/proto';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -9,6 +9,7 @@ import { ClientAuthenticator } from './client-authenticator.js';
 import { SessionOpener } from './session-opener.js';
 import { SessionResumer } from './session-resumer.js';
 import { splice } from './splice.js';
+import { WIRE_CONNECTION_TYPES } from './wire-connection-types.js';
 
 /** Serves ClientService.Tunnel: one local TCP connection of the CLI, spliced to an agent session. */
 @Injectable()
@@ -44,7 +45,7 @@ export class TunnelHandler {
           create(TunnelResponseSchema, {
             frame: {
               case: 'opened',
-              value: { sessionId: opened.session.id, type: opened.connection.type === 'tcp' ? ConnectionType.TCP : ConnectionType.POSTGRES, peerReceivedBytes },
+              value: { sessionId: opened.session.id, type: WIRE_CONNECTION_TYPES[opened.connection.type], peerReceivedBytes },
             },
           }),
         ),

@@ -34,6 +34,14 @@ export interface CommandRulePlain {
   statements: string[];
   tables: string[];
   patterns: string[];
+  commands: string[];
+  methods: string[];
+  paths: string[];
+  verbs: string[];
+  resources: string[];
+  namespaces: string[];
+  names: string[];
+  subresources: string[];
   action: PolicyAction;
 }
 
@@ -66,6 +74,9 @@ export interface CompiledPolicyPlain {
   failClosedOnUnknownFunctions: boolean;
   /** Present only when the policy masks something. */
   masking?: MaskingRulePlain[];
+  sshPortForwarding: boolean;
+  sshAgentForwarding: boolean;
+  continueWithoutRecording: boolean;
 }
 
 /**
@@ -155,6 +166,14 @@ export function compilePolicy(policy: StoredPolicy): CompiledPolicyPlain {
       statements: [...rule.match.statements],
       tables: [...rule.match.tables],
       patterns: [...rule.match.patterns],
+      commands: [...(rule.match.commands ?? [])],
+      methods: [...(rule.match.methods ?? [])],
+      paths: [...(rule.match.paths ?? [])],
+      verbs: [...(rule.match.kube?.verbs ?? [])],
+      resources: [...(rule.match.kube?.resources ?? [])],
+      namespaces: [...(rule.match.kube?.namespaces ?? [])],
+      names: [...(rule.match.kube?.names ?? [])],
+      subresources: [...(rule.match.kube?.subresources ?? [])],
       action: ACTION[rule.action],
     })),
     defaultAction: ACTION[spec.default],
@@ -163,6 +182,9 @@ export function compilePolicy(policy: StoredPolicy): CompiledPolicyPlain {
     // Stored specs from before the field existed trust functions, as they did when applied.
     failClosedOnUnknownFunctions: spec.unknownFunctions === 'strictest',
     ...(spec.masking && spec.masking.length > 0 ? { masking: spec.masking.map(maskingRule) } : {}),
+    sshPortForwarding: spec.ssh?.portForwarding ?? false,
+    sshAgentForwarding: spec.ssh?.agentForwarding ?? false,
+    continueWithoutRecording: spec.recordingFailure === 'continue',
   };
 }
 

@@ -36,7 +36,36 @@ export interface RuleMatch {
   tables: string[];
   /** Regular expressions over the statement text, matched case-insensitively (flags `iu`). */
   patterns: string[];
+  /** SSH: globs over an exec command or a typed shell line. Absent in specs stored before SSH existed. */
+  commands?: string[];
+  /** HTTP and Kubernetes request methods, upper case. */
+  methods?: string[];
+  /** HTTP path globs: `*` within a segment, `**` across segments. */
+  paths?: string[];
+  /** Kubernetes criteria, read from the API path. */
+  kube?: KubeMatch;
 }
+
+export const KUBE_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] as const;
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+export interface KubeMatch {
+  verbs: string[];
+  resources: string[];
+  namespaces: string[];
+  names: string[];
+  subresources: string[];
+}
+
+/** SSH features that stay off unless a policy allows them. */
+export interface SshSpec {
+  portForwarding: boolean;
+  agentForwarding: boolean;
+}
+
+/** What happens when a session's recording cannot be stored. */
+export const RECORDING_FAILURE_MODES = ['stop-session', 'continue'] as const;
+export type RecordingFailureMode = (typeof RECORDING_FAILURE_MODES)[number];
 
 export interface PolicyRule {
   match: RuleMatch;
@@ -79,6 +108,10 @@ export interface PolicySpec {
   unknownFunctions: UnknownFunctionMode;
   /** Absent when the document has no masking rules (and in specs stored before masking existed). */
   masking?: MaskingSpec[];
+  /** Absent: both off. */
+  ssh?: SshSpec;
+  /** Absent: stop-session (a session that cannot be recorded does not run). */
+  recordingFailure?: RecordingFailureMode;
 }
 
 export interface PolicyDocument {
@@ -97,6 +130,7 @@ export type ParsedPolicy = { ok: true; document: PolicyDocument } | { ok: false;
 /** Regex flags every engine must use for `patterns`. */
 export const PATTERN_FLAGS = 'iu';
 
+const MATCH_KEYS = ['statements', 'tables', 'patterns', 'commands', 'methods', 'paths', 'kube'] as const;
 const SUBJECT_RULE = 'must be "*", user:NAME, group:NAME or serviceaccount:NAME';
 const REVIEWER_RULE = 'must be group:NAME or user:NAME';
 const CONNECTION_RULE = 'must be a connection name, a glob such as prod-*, or tag:KEY=VALUE';
@@ -165,7 +199,7 @@ class PolicyReader {
   }
 
   private spec(value: unknown): PolicySpec | undefined {
-    const spec = this.object(value, 'spec', ['subjects', 'connections', 'access', 'accessDuration', 'rules', 'default', 'review', 'reviewMode', 'unknownFunctions', 'masking']);
+    const spec = this.object(value, 'spec', ['subjects', 'connections', 'access', 'accessDuration', 'rules', 'default', 'review', 'reviewMode', 'unknownFunctions', 'masking', 'ssh', 'recordingFailure']);
     if (!spec) return undefined;
     const subjects = this.strings(spec.subjects, 'spec.subjects', 'subject', (s, path) => this.subject(s, path));
     const connections = this.strings(spec.connections, 'spec.connections', 'connection', (s, path) => this.connection(s, path));
@@ -177,6 +211,8 @@ class PolicyReader {
     const unknownFunctions = this.oneOf(spec.unknownFunctions, 'spec.unknownFunctions', UNKNOWN_FUNCTION_MODES) ?? 'trust';
     const review = spec.review === undefined ? null : this.review(spec.review);
     const masking = this.maskingRules(spec.masking);
+    const ssh = spec.ssh === undefined ? undefined : this.ssh(spec.ssh);
+    const recordingFailure = spec.recordingFailure === undefined ? undefined : this.oneOf(spec.recordingFailure, 'spec.recordingFailure', RECORDING_FAILURE_MODES);
     const needsReview = whyReviewIsNeeded(access, defaultVerdict, rules ?? []);
     if (spec.review === undefined && needsReview) {
       this.fail('spec.review', `is required because ${needsReview}: it names the reviewers and how many approvals are needed`);
@@ -185,7 +221,21 @@ class PolicyReader {
     return {
       subjects, connections, access, accessDurationSeconds, rules, default: defaultVerdict, review, reviewMode, unknownFunctions,
       ...(masking.length > 0 ? { masking } : {}),
+      ...(ssh ? { ssh } : {}),
+      ...(recordingFailure ? { recordingFailure } : {}),
     };
+  }
+
+  private ssh(value: unknown): SshSpec | undefined {
+    const ssh = this.object(value, 'spec.ssh', ['portForwarding', 'agentForwarding']);
+    if (!ssh) return undefined;
+    const flag = (v: unknown, path: string): boolean => {
+      if (v === undefined) return false;
+      if (typeof v === 'boolean') return v;
+      this.fail(path, 'must be true or false');
+      return false;
+    };
+    return { portForwarding: flag(ssh.portForwarding, 'spec.ssh.portForwarding'), agentForwarding: flag(ssh.agentForwarding, 'spec.ssh.agentForwarding') };
   }
 
   private accessDuration(value: unknown, access: AccessMode): number | null {
@@ -206,17 +256,47 @@ class PolicyReader {
     const rule = this.object(value, path, ['match', 'action']);
     if (!rule) return undefined;
     const action = rule.action === undefined ? this.fail(`${path}.action`, `is required: one of ${VERDICTS.join(', ')}`) : this.oneOf(rule.action, `${path}.action`, VERDICTS);
-    if (rule.match === undefined) return this.fail(`${path}.match`, 'is required: statements, tables and/or patterns to match');
-    const match = this.object(rule.match, `${path}.match`, ['statements', 'tables', 'patterns']);
+    if (rule.match === undefined) return this.fail(`${path}.match`, `is required: ${MATCH_KEYS.join(', ')} to match`);
+    const match = this.object(rule.match, `${path}.match`, [...MATCH_KEYS]);
     if (!match) return undefined;
-    if (match.statements === undefined && match.tables === undefined && match.patterns === undefined) {
-      return this.fail(`${path}.match`, 'must name statements, tables or patterns (spec.default covers everything else)');
+    if (MATCH_KEYS.every((key) => match[key] === undefined)) {
+      return this.fail(`${path}.match`, `must name at least one of ${MATCH_KEYS.join(', ')} (spec.default covers everything else)`);
     }
     const statements = this.optionalStrings(match.statements, `${path}.match.statements`, 'statement kind', (s, p) => this.statementKind(s, p));
     const tables = this.optionalStrings(match.tables, `${path}.match.tables`, 'table', (s, p) => this.table(s, p));
     const patterns = this.optionalStrings(match.patterns, `${path}.match.patterns`, 'pattern', (s, p) => this.pattern(s, p));
-    if (!action || !statements || !tables || !patterns) return undefined;
-    return { match: { statements: statements as StatementKind[], tables, patterns }, action };
+    const commands = this.optionalStrings(match.commands, `${path}.match.commands`, 'command', (s, p) => s.trim() !== '' || this.reject(p, 'must not be empty'));
+    const methods = this.optionalStrings(match.methods, `${path}.match.methods`, 'method', (s, p) => (HTTP_METHODS as readonly string[]).includes(s.toUpperCase()) || this.reject(p, `"${s}" is not an HTTP method: one of ${HTTP_METHODS.join(', ')}`));
+    const paths = this.optionalStrings(match.paths, `${path}.match.paths`, 'path', (s, p) => s.startsWith('/') || this.reject(p, `"${s}" must start with / (globs: * within a segment, ** across segments)`));
+    const kube = match.kube === undefined ? undefined : this.kube(match.kube, `${path}.match.kube`);
+    if (!action || !statements || !tables || !patterns || !commands || !methods || !paths || kube === null) return undefined;
+    return {
+      match: {
+        statements: statements as StatementKind[], tables, patterns,
+        ...(commands.length > 0 ? { commands } : {}),
+        ...(methods.length > 0 ? { methods: methods.map((m) => m.toUpperCase()) } : {}),
+        ...(paths.length > 0 ? { paths } : {}),
+        ...(kube ? { kube } : {}),
+      },
+      action,
+    };
+  }
+
+  /** null: a problem was reported. */
+  private kube(value: unknown, path: string): KubeMatch | null {
+    const kube = this.object(value, path, ['verbs', 'resources', 'namespaces', 'names', 'subresources']);
+    if (!kube) return null;
+    if (['verbs', 'resources', 'namespaces', 'names', 'subresources'].every((k) => kube[k] === undefined)) {
+      return this.fail(path, 'must name verbs, resources, namespaces, names or subresources') ?? null;
+    }
+    const any = (s: string, p: string) => /^[a-z0-9*][a-z0-9.*-]{0,252}$/.test(s) || this.reject(p, `"${s}" must be a lower-case Kubernetes name or a glob with *`);
+    const verbs = this.optionalStrings(kube.verbs, `${path}.verbs`, 'verb', (s, p) => (KUBE_VERBS as readonly string[]).includes(s) || this.reject(p, `"${s}" is not a Kubernetes verb: one of ${KUBE_VERBS.join(', ')}`));
+    const resources = this.optionalStrings(kube.resources, `${path}.resources`, 'resource', any);
+    const namespaces = this.optionalStrings(kube.namespaces, `${path}.namespaces`, 'namespace', any);
+    const names = this.optionalStrings(kube.names, `${path}.names`, 'name', any);
+    const subresources = this.optionalStrings(kube.subresources, `${path}.subresources`, 'subresource', any);
+    if (!verbs || !resources || !namespaces || !names || !subresources) return null;
+    return { verbs, resources, namespaces, names, subresources };
   }
 
   private maskingRules(value: unknown): MaskingSpec[] | undefined {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate } from './evaluate.js';
-import { PROD, READ_ONLY, policy, session } from './test-support/rules.js';
+import { PROD, READ_ONLY, policy, rule, session } from './test-support/rules.js';
 import type { StatementAnalysis } from './types.js';
 
 function stmt(over: Partial<StatementAnalysis>): StatementAnalysis {
@@ -77,7 +77,7 @@ describe('evaluate', () => {
   });
 
   it('fails closed on an invalid pattern: restrictive rules match, allow rules do not', () => {
-    const bad = { ...policy('b', [], 'review'), rules: [{ statements: [], tables: [], patterns: [], invalidPattern: '(', action: 'deny' as const }] };
+    const bad = { ...policy('b', [], 'review'), rules: [{ ...rule({ action: 'deny' }), invalidPattern: '(' }] };
     expect(evaluate(session(bad), [stmt({})]).action).toBe('deny');
     const badAllow = { ...bad, rules: [{ ...bad.rules[0]!, action: 'allow' as const }] };
     expect(evaluate(session(badAllow), [stmt({})]).action).toBe('review');

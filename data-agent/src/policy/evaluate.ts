@@ -43,6 +43,7 @@ function globsOf(rule: Rule): TableGlob[] {
 }
 
 function ruleMatches(rule: Rule, s: StatementAnalysis, ctx: EvaluationContext): boolean {
+  if (!judgesSql(rule)) return false;
   const restrictive = rule.action !== 'allow';
   if (rule.invalidPattern !== undefined) return restrictive;
   if (rule.statements.length > 0) {
@@ -59,6 +60,12 @@ function ruleMatches(rule: Rule, s: StatementAnalysis, ctx: EvaluationContext): 
   }
   if (rule.patterns.length > 0 && !rule.patterns.some((p) => p.test(s.text))) return false;
   return true;
+}
+
+/** A rule written for SSH, HTTP or Kubernetes (it names their criteria) says nothing about SQL. */
+function judgesSql(rule: Rule): boolean {
+  const k = rule.kube;
+  return rule.commands.length + rule.methods.length + rule.paths.length + k.verbs.length + k.resources.length + k.namespaces.length + k.names.length + k.subresources.length === 0;
 }
 
 /** Why the statement's effects cannot be known for this policy, or null when they can. */

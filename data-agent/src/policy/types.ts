@@ -80,6 +80,13 @@ export interface Rule {
   patterns: RegExp[];
   /** A pattern that did not compile: the rule then matches everything if restrictive, nothing if allow. */
   invalidPattern?: string;
+  /** SSH command globs; empty = criterion absent. */
+  commands: string[];
+  /** HTTP/Kubernetes methods, upper case; empty = criterion absent. */
+  methods: string[];
+  /** HTTP path globs; empty = criterion absent. */
+  paths: string[];
+  kube: { verbs: string[]; resources: string[]; namespaces: string[]; names: string[]; subresources: string[] };
   action: Action;
 }
 
@@ -103,6 +110,9 @@ export interface PolicyRules {
    * unknowable for this policy (a user function can run any SQL). Not yet on the wire: defaults to 'trust'.
    */
   unknownFunctions: 'trust' | 'fail-closed';
+  sshPortForwarding: boolean;
+  sshAgentForwarding: boolean;
+  continueWithoutRecording: boolean;
 }
 
 export interface SessionRules {

@@ -33,8 +33,22 @@ function toRule(r: CommandRule): Rule {
     tables: r.tables.map((t) => t.trim()).filter((t) => t !== ''),
     patterns,
     ...(invalidPattern !== undefined ? { invalidPattern } : {}),
+    commands: nonEmpty(r.commands),
+    methods: nonEmpty(r.methods).map((m) => m.toUpperCase()),
+    paths: nonEmpty(r.paths),
+    kube: {
+      verbs: nonEmpty(r.verbs).map((v) => v.toLowerCase()),
+      resources: nonEmpty(r.resources),
+      namespaces: nonEmpty(r.namespaces),
+      names: nonEmpty(r.names),
+      subresources: nonEmpty(r.subresources),
+    },
     action: toAction(r.action),
   };
+}
+
+function nonEmpty(values: readonly string[]): string[] {
+  return values.map((v) => v.trim()).filter((v) => v !== '');
 }
 
 function toPolicy(p: CompiledPolicy): PolicyRules {
@@ -56,6 +70,9 @@ function toPolicy(p: CompiledPolicy): PolicyRules {
       : {}),
     failFast: p.failFast,
     unknownFunctions: p.failClosedOnUnknownFunctions ? 'fail-closed' : 'trust',
+    sshPortForwarding: p.sshPortForwarding,
+    sshAgentForwarding: p.sshAgentForwarding,
+    continueWithoutRecording: p.continueWithoutRecording,
   };
 }
 

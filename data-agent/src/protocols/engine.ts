@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 /** Where a session goes, as the agent was told by the control plane. */
 export interface ConnectionTarget {
   name: string;
-  type: 'postgres' | 'tcp';
+  type: 'postgres' | 'tcp' | 'ssh' | 'http' | 'kubernetes';
   host: string;
   port: number;
   database: string;
@@ -11,9 +11,14 @@ export interface ConnectionTarget {
   /** `env:VAR` or `file:/path`; resolved by the agent only. */
   secretRef: string;
   tlsMode: 'disable' | 'prefer' | 'require' | 'verify-full';
+  /**
+   * Type-specific settings (never secrets): http/kubernetes `credential` (bearer | basic | header |
+   * client-cert), `header`, `scheme` (http | https), `ca_ref`, `client_key_ref`; ssh `credential` (password | key).
+   */
+  options: Record<string, string>;
 }
 
-export type StatementProtocol = 'simple' | 'extended' | 'exec';
+export type StatementProtocol = 'simple' | 'extended' | 'exec' | 'ssh' | 'http' | 'kubernetes';
 
 /** One statement as it ran on the target, for the session record. */
 export interface StatementRecord {
@@ -41,6 +46,27 @@ export interface EngineLogger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
 }
+
+/**
+ * One request of a non-SQL protocol, as policy judges it. Rules with `commands` judge SSH, rules
+ * with `methods`/`paths` judge HTTP, rules with `kube` criteria (and methods/paths) judge Kubernetes;
+ * `patterns` match `text`. SQL-only rules (statements, tables) never match a request.
+ */
+export type ProtocolRequest =
+  | { protocol: 'ssh'; text: string; command: string; interactive: boolean }
+  | { protocol: 'http'; text: string; method: string; path: string }
+  | {
+      protocol: 'kubernetes';
+      text: string;
+      method: string;
+      path: string;
+      verb: string;
+      /** plural resource, with its group when not core: `pods`, `deployments.apps`. Empty for non-resource paths. */
+      resource: string;
+      namespace: string;
+      name: string;
+      subresource: string;
+    };
 
 /** What to ask people about a held statement. */
 export interface HoldRequest {
@@ -79,6 +105,29 @@ export interface StatementGate {
   onParameterStatus(name: string, value: string): void;
   /** Holds until the review is decided; `notify` receives readable progress lines for the client. */
   hold(request: HoldRequest, notify: (message: string) => void, signal: AbortSignal): Promise<HoldOutcome>;
+  /** An SSH command, HTTP request or Kubernetes API call: decided locally and at once (review then goes through hold). */
+  judgeRequest(request: ProtocolRequest): GateVerdict;
+  /** Protocol features that stay off unless a policy of the session turns them on. */
+  readonly features: SessionFeatures;
+}
+
+export interface SessionFeatures {
+  sshPortForwarding: boolean;
+  sshAgentForwarding: boolean;
+}
+
+/** Everything allowed: no policy covers the connection and the subject is an admin. */
+export const UNRESTRICTED_FEATURES: SessionFeatures = { sshPortForwarding: true, sshAgentForwarding: true };
+
+/**
+ * A terminal session's recording as asciicast v2 (https://docs.asciinema.org/manual/asciicast/v2/):
+ * the engine reports what happens, the recorder timestamps it and streams it to the control plane.
+ */
+export interface TerminalRecorder {
+  start(header: { width: number; height: number; command?: string; term?: string }): void;
+  output(data: string): void;
+  input(data: string): void;
+  resize(width: number, height: number): void;
 }
 
 /** Where a result column's values come from, as far as masking needs to know. */
@@ -117,6 +166,8 @@ export interface SessionContext {
   gate?: StatementGate;
   /** Absent unless a policy declares masking rules: results then pass byte for byte. */
   masking?: ResultMasking;
+  /** Records a terminal (SSH shell) as asciicast v2; present for every tunnel session. */
+  terminal?: TerminalRecorder;
 }
 
 export interface SessionSummary {

@@ -4,7 +4,7 @@ import { EngineError } from './engine.js';
 import { PostgresEngine } from './postgres/engine.js';
 import { TcpEngine } from './tcp/engine.js';
 
-const engines: Record<ConnectionTarget['type'], ProtocolEngine> = {
+const engines: Partial<Record<ConnectionTarget['type'], ProtocolEngine>> = {
   postgres: new PostgresEngine(),
   tcp: new TcpEngine(),
 };

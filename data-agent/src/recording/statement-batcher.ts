@@ -10,6 +10,9 @@ const PROTOCOLS: Record<StatementRecord['protocol'], StatementProtocol> = {
   simple: StatementProtocol.SIMPLE,
   extended: StatementProtocol.EXTENDED,
   exec: StatementProtocol.EXEC,
+  ssh: StatementProtocol.SSH,
+  http: StatementProtocol.HTTP,
+  kubernetes: StatementProtocol.KUBERNETES,
 };
 
 /**

@@ -1,7 +1,7 @@
 import type { OpenSession } from '@airlock/proto';
 import { fromWirePolicy, SessionJudge } from '../policy/index.js';
 import type { ParserPool } from '../policy/index.js';
-import type { GateVerdict, HoldOutcome, StatementGate } from '../protocols/engine.js';
+import type { GateVerdict, HoldOutcome, SessionFeatures, StatementGate } from '../protocols/engine.js';
 import type { DecisionBroker } from './decision-broker.js';
 import { PolicyGate } from './policy-gate.js';
 
@@ -21,6 +21,7 @@ export function gateFactory(parsers: ParserPool, decisions: DecisionBroker) {
 
 class RefuseEverythingGate implements StatementGate {
   private readonly verdict: GateVerdict;
+  readonly features: SessionFeatures = { sshPortForwarding: false, sshAgentForwarding: false };
 
   constructor(reason: string) {
     this.verdict = { action: 'deny', reason };
@@ -41,6 +42,10 @@ class RefuseEverythingGate implements StatementGate {
   }
 
   onParameterStatus(): void {}
+
+  judgeRequest(): GateVerdict {
+    return this.verdict;
+  }
 
   async hold(): Promise<HoldOutcome> {
     return { released: false, reviewId: 0, message: 'airlock: nothing can be held without a policy' };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Judgement, PolicyRules, SessionJudge, SessionRules, StatementAnalysis, TableRef } from '../policy/index.js';
-import type { GateVerdict, HoldOutcome, HoldRequest, StatementGate } from '../protocols/engine.js';
+import { evaluateRequest } from '../policy/index.js';
+import type { Judgement, PolicyRules, SessionJudge, SessionRules, StatementAnalysis, TableRef, Verdict } from '../policy/index.js';
+import type { GateVerdict, HoldOutcome, HoldRequest, ProtocolRequest, SessionFeatures, StatementGate } from '../protocols/engine.js';
 import type { DecisionBroker } from './decision-broker.js';
 
 /**
@@ -8,12 +9,46 @@ import type { DecisionBroker } from './decision-broker.js';
  * round trip for allow and deny), holds go to the control plane through the decision broker.
  */
 export class PolicyGate implements StatementGate {
+  readonly features: SessionFeatures;
+
   constructor(
     private readonly sessionId: string,
     private readonly rules: SessionRules,
     private readonly judge: SessionJudge,
     private readonly decisions: DecisionBroker,
-  ) {}
+  ) {
+    // A feature is on when any policy of the session turns it on (policies add access to each other).
+    this.features = {
+      sshPortForwarding: rules.policies.some((p) => p.sshPortForwarding),
+      sshAgentForwarding: rules.policies.some((p) => p.sshAgentForwarding),
+    };
+  }
+
+  judgeRequest(request: ProtocolRequest): GateVerdict {
+    const verdict = evaluateRequest(this.rules, request);
+    return this.requestVerdict(verdict, request);
+  }
+
+  private requestVerdict(verdict: Verdict, request: ProtocolRequest): GateVerdict {
+    if (verdict.action === 'allow') return { action: 'allow' };
+    const reason = verdict.reasons.join('; ') || `the policy says ${verdict.action}`;
+    if (verdict.action === 'deny') return { action: 'deny', reason };
+    const policy = this.reviewingPolicy(verdict.matched.map((m) => m.policy));
+    const kinds = request.protocol === 'ssh' ? [request.interactive ? 'ssh-shell' : 'ssh-exec'] : request.protocol === 'http' ? [request.method] : [request.verb];
+    const objects = request.protocol === 'ssh' ? [] : request.protocol === 'http' ? [request.path] : [kubeObject(request)];
+    return {
+      action: 'review',
+      hold: {
+        statement: request.text,
+        kinds,
+        tables: objects,
+        policyName: policy.name,
+        policyVersion: policy.version,
+        reason,
+        fingerprint: createHash('sha256').update(`${request.protocol}\u0000${request.text}`).digest('hex'),
+      },
+    };
+  }
 
   async judgeQuery(sql: string): Promise<GateVerdict> {
     return this.toGateVerdict(await this.judge.judgeSimpleQuery(sql), sql);
@@ -66,6 +101,12 @@ export class PolicyGate implements StatementGate {
     const withReview = this.rules.policies.filter((p) => p.review);
     return withReview.find((p) => matched.includes(p.name)) ?? withReview[0] ?? this.rules.policies[0]!;
   }
+}
+
+function kubeObject(request: Extract<ProtocolRequest, { protocol: 'kubernetes' }>): string {
+  const what = [request.resource || request.path, request.subresource].filter(Boolean).join('/');
+  const where = [request.namespace, request.name].filter(Boolean).join('/');
+  return where ? `${what} ${where}` : what;
 }
 
 function tablesOf(statement: StatementAnalysis): string[] {

@@ -16,6 +16,7 @@ import type { Logger } from '../logger.js';
 import { EngineError } from '../protocols/engine.js';
 import type { ConnectionTarget, ExecOutcome, ProtocolEngine, ResultMasking, SessionContext, SessionSummary, StatementGate } from '../protocols/engine.js';
 import type { StatementBatcher } from '../recording/statement-batcher.js';
+import { AsciicastRecorder, type RecordingChunkOut } from '../recording/terminal-recorder.js';
 import type { DecisionBroker } from '../reviews/decision-broker.js';
 import { toWireOutcome } from './exec-outcome.js';
 
@@ -37,6 +38,14 @@ const TLS_MODES: Record<number, ConnectionTarget['tlsMode']> = {
   [TlsMode.VERIFY_FULL]: 'verify-full',
 };
 
+const CONNECTION_TYPES: Record<number, ConnectionTarget['type']> = {
+  [ConnectionType.POSTGRES]: 'postgres',
+  [ConnectionType.TCP]: 'tcp',
+  [ConnectionType.SSH]: 'ssh',
+  [ConnectionType.HTTP]: 'http',
+  [ConnectionType.KUBERNETES]: 'kubernetes',
+};
+
 export interface SessionRunnerDeps {
   channel: GrpcChannel;
   link: ControlLink;
@@ -55,13 +64,14 @@ export function targetFromSpec(order: OpenSession): ConnectionTarget {
   const spec = order.connection!;
   return {
     name: spec.name,
-    type: spec.type === ConnectionType.TCP ? 'tcp' : 'postgres',
+    type: CONNECTION_TYPES[spec.type] ?? 'postgres',
     host: spec.host,
     port: spec.port,
     database: spec.database,
     user: spec.user,
     secretRef: spec.secretRef,
     tlsMode: TLS_MODES[spec.tlsMode] ?? 'prefer',
+    options: { ...spec.options },
   };
 }
 
@@ -84,6 +94,16 @@ export class SessionRunner {
     void this.run(order, controller.signal)
       .catch((err: Error) => this.deps.logger.error('session failed', { session: order.sessionId, error: err.message }))
       .finally(() => this.active.delete(order.sessionId));
+  }
+
+  private sendRecording(sessionId: string, chunk: RecordingChunkOut): void {
+    this.deps.statements.flush(); // statements and recording chunks reach the control plane in the order they happened
+    this.deps.link.send({
+      message: {
+        case: 'sessionEvents',
+        value: { events: [{ sessionId, event: { case: 'recording', value: { format: chunk.format, sequence: BigInt(chunk.sequence), data: chunk.data } } }] },
+      },
+    });
   }
 
   kill(sessionId: string, reason: string): void {
@@ -109,6 +129,8 @@ export class SessionRunner {
     };
     const masking = this.deps.maskingFor?.(order.policy);
     if (masking) ctx.masking = masking;
+    const terminal = new AsciicastRecorder((chunk) => this.sendRecording(order.sessionId, chunk));
+    ctx.terminal = terminal;
     const call = this.deps.channel.open(AgentServicePaths.session);
     call.write(toBinary(SessionRequestSchema, create(SessionRequestSchema, { frame: { case: 'attach', value: { sessionId: order.sessionId } } })));
     const engine = this.deps.engineFor(target.type);
@@ -118,6 +140,7 @@ export class SessionRunner {
       return;
     }
     const summary = await this.runTunnel(engine, ctx, call);
+    terminal.flush();
     this.deps.statements.flush();
     this.deps.link.send({
       message: {

@@ -62,4 +62,13 @@ export class CreateConnectionDto {
   @IsOptional()
   @IsObject({ message: 'tags must be an object of key: value labels' })
   tags?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    type: 'object', additionalProperties: { type: 'string' },
+    description: 'Type-specific settings. http/kubernetes: credential (bearer | basic | header | client-cert), header, scheme (http | https), ca (env:/file: reference). ssh: credential (password | key).',
+    example: { credential: 'bearer', scheme: 'https' },
+  })
+  @IsOptional()
+  @IsObject({ message: 'options must be an object of key: value settings' })
+  options?: Record<string, string>;
 }

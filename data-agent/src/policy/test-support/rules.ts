@@ -5,6 +5,10 @@ export interface RuleSpec {
   statements?: string[];
   tables?: string[];
   patterns?: string[];
+  commands?: string[];
+  methods?: string[];
+  paths?: string[];
+  kube?: Partial<Rule['kube']>;
   action: Action;
 }
 
@@ -13,12 +17,17 @@ export function rule(spec: RuleSpec): Rule {
     statements: spec.statements ?? [],
     tables: spec.tables ?? [],
     patterns: (spec.patterns ?? []).map((p) => new RegExp(p, 'i')),
+    commands: spec.commands ?? [],
+    methods: spec.methods ?? [],
+    paths: spec.paths ?? [],
+    kube: { verbs: [], resources: [], namespaces: [], names: [], subresources: [], ...spec.kube },
     action: spec.action,
   };
 }
 
 export function policy(name: string, rules: RuleSpec[], defaultAction: Action, extra: Partial<PolicyRules> = {}): PolicyRules {
-  return { name, version: 1, rules: rules.map(rule), defaultAction, failFast: false, unknownFunctions: 'trust', ...extra };
+  return { name, version: 1, rules: rules.map(rule), defaultAction, failFast: false, unknownFunctions: 'trust',
+    sshPortForwarding: false, sshAgentForwarding: false, continueWithoutRecording: false, ...extra };
 }
 
 export function session(...policies: PolicyRules[]): SessionRules {

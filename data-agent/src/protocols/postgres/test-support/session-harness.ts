@@ -16,7 +16,7 @@ export interface TestContext extends SessionContext {
 export function makeTarget(overrides: Partial<ConnectionTarget> = {}): ConnectionTarget {
   return {
     name: 'demo', type: 'postgres', host: '127.0.0.1', port: 5432, database: 'test', user: 'postgres',
-    secretRef: 'env:TEST_PG_PASSWORD', tlsMode: 'disable', ...overrides,
+    secretRef: 'env:TEST_PG_PASSWORD', tlsMode: 'disable', options: {}, ...overrides,
   };
 }
 
