@@ -10,6 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg'; // the workspace root's devDependency (node-postgres): the release-latency client
+import { benchSsh, renderSsh, sshUnavailable } from './ssh-bulk.mjs';
+import { benchHttp, renderHttp } from './http-rps.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 // BENCH_ROOT: the workspace whose built packages to run (default: the one holding this script), e.g. an
@@ -20,7 +22,7 @@ const ROOT = path.resolve(process.env.BENCH_ROOT ?? path.resolve(HERE, '..'));
 // options
 const USAGE = `usage: node bench/run.mjs [--quick] [--seconds N] [--rounds N] [--bulk-mib N]
                          [--slow-reader-sleep N | --no-slow-reader] [--releases N | --no-releases]
-                         [--paths LIST] [--profile DIR] [--keep-logs] [--no-pgbench] [--bulk-warmup]
+                         [--paths LIST] [--profile DIR] [--keep-logs] [--no-pgbench] [--bulk-warmup] [--ssh-mib N]
   --quick              smoke run (< 1 min): 2 s pgbench runs, 1 round, 64 MiB bulk table
   --seconds N          duration of each pgbench run (default 10)
   --rounds N           interleaved rounds; the median is reported (default 3)
@@ -29,7 +31,10 @@ const USAGE = `usage: node bench/run.mjs [--quick] [--seconds N] [--rounds N] [-
   --no-slow-reader     skip the slow-reader memory experiment
   --releases N         held statements approved one at a time for the release latency (default 30; 10 with --quick)
   --no-releases        skip the release-latency experiment
-  --paths LIST         comma-separated subset of direct,airlock,airlock+policy,airlock+masking,pgbouncer (default: all available)
+  --paths LIST         comma-separated subset of direct,airlock,airlock+policy,airlock+masking,pgbouncer,ssh (default: all available);
+                       ssh alone (--paths ssh) runs only the scp comparison, without the Postgres measurements;
+                       http alone (--paths http) only the HTTP requests/s comparison (--seconds per run)
+  --ssh-mib N          size of the file scp copies on the ssh path, in MiB (default 256; 64 with --quick)
   --profile DIR        run the three airlock processes with node --cpu-prof, profiles written to DIR
                        (summarise with: node bench/profile-summary.mjs DIR)
   --keep-logs          keep the temp dir with process logs (always kept on failure)
@@ -39,7 +44,7 @@ env: BENCH_PGHOST/BENCH_PGPORT (default 127.0.0.1:5432, trust auth as user postg
      BENCH_ROOT: workspace whose built packages are benchmarked (default: this script's)`;
 
 function parseArgs(argv) {
-  const o = { paths: undefined, profileDir: undefined, quick: false, seconds: undefined, rounds: undefined, bulkMib: undefined, slowReader: true, slowSleep: undefined, releases: undefined, keepLogs: false, pgbench: true, bulkWarmup: false };
+  const o = { paths: undefined, profileDir: undefined, quick: false, seconds: undefined, rounds: undefined, bulkMib: undefined, slowReader: true, slowSleep: undefined, releases: undefined, keepLogs: false, pgbench: true, bulkWarmup: false, sshMib: undefined };
   const num = (i, name) => {
     const v = Number(argv[i]);
     if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} needs a positive number, got ${argv[i]}`);
@@ -58,6 +63,7 @@ function parseArgs(argv) {
     else if (a === '--keep-logs') o.keepLogs = true;
     else if (a === '--no-pgbench') o.pgbench = false;
     else if (a === '--bulk-warmup') o.bulkWarmup = true;
+    else if (a === '--ssh-mib') o.sshMib = Math.round(num(++i, a));
     else if (a === '--paths') {
       o.paths = String(argv[++i] ?? '').split(',').filter(Boolean);
       const bad = o.paths.filter((p) => !PATHS_ALL.includes(p));
@@ -74,10 +80,11 @@ function parseArgs(argv) {
   o.bulkMib ??= o.quick ? 64 : 384;
   o.slowSleep ??= o.quick ? 3 : 10;
   o.releases ??= o.quick ? 10 : 30;
+  o.sshMib ??= o.quick ? 64 : 256;
   return o;
 }
 
-const PATHS_ALL = ['direct', 'airlock', 'airlock+policy', 'airlock+masking', 'pgbouncer'];
+const PATHS_ALL = ['direct', 'airlock', 'airlock+policy', 'airlock+masking', 'pgbouncer', 'ssh', 'http'];
 const MASKING = 'airlock+masking';
 const opts = (() => {
   try { return parseArgs(process.argv.slice(2)); } catch (e) { console.error(e.message); process.exit(2); }
@@ -404,6 +411,8 @@ async function startAirlock() {
       AIRLOCK_PORT: String(cpPort),
       AIRLOCK_DATA_DIR: path.join(work, 'cp-data'),
       AIRLOCK_BOOTSTRAP_TOKEN: token,
+      // Loopback plaintext, as airlock dev runs: the benchmark compares transports of the data path, not TLS.
+      AIRLOCK_INSECURE_PLAINTEXT: '1',
     },
   });
   await waitForLog(cp, /control plane listening/, 60_000);
@@ -435,11 +444,11 @@ async function startAirlock() {
   const wantPolicy = !opts.paths || opts.paths.includes('airlock+policy');
   const wantMasking = !opts.paths || opts.paths.includes(MASKING);
   // Without the airlock+policy and airlock+masking paths, no users, policies or other CLIs (older builds have none of them).
-  if (!wantPolicy && !wantMasking) return { cp, agent, connect, port: Number(m[1]), url };
+  if (!wantPolicy && !wantMasking) return { cp, agent, connect, port: Number(m[1]), url, cli, cliEnv };
   // The policy path: user 'bench' (group bench) through its own `airlock connect`; reviews are approved
   // by 'bench-approver' (group approvers): no self-approval.
   const benchUser = JSON.parse(await cli(['users', 'create', 'bench', '--group', 'bench', '--json']));
-  const approver = JSON.parse(await cli(['users', 'create', 'bench-approver', '--group', 'approvers', '--json']));
+  const approver = JSON.parse(await cli(['users', 'create', 'bench-approver', '--group', 'approvers', '--role', 'reviewer', '--json']));
   if (!benchUser.token || !approver.token) throw new Error(`users create returned no token: ${JSON.stringify({ benchUser, approver }).replace(/alk_\w+/g, 'alk_…')}`);
   // The bench user's own `airlock connect` to one connection, with its own AIRLOCK_HOME.
   const userConnect = async (name, connection) => {
@@ -451,7 +460,7 @@ async function startAirlock() {
     const mp = await waitForLog(h, portLine, 30_000);
     return { h, port: Number(mp[1]) };
   };
-  const out = { cp, agent, connect, port: Number(m[1]), url, approverToken: approver.token };
+  const out = { cp, agent, connect, port: Number(m[1]), url, approverToken: approver.token, cli, cliEnv };
   if (wantPolicy) {
     const policyFile = path.join(work, 'policy.yaml');
     fs.writeFileSync(policyFile, POLICY_YAML);
@@ -477,8 +486,9 @@ async function startAirlock() {
 // The policy of the airlock+masking path: every statement allowed (so the agent still judges each
 // one, as on airlock+policy), results masked. The column rule hashes pgbench_accounts.filler and the
 // bulk table's payload (the text column of every bulk row); the detectors scan every other text value.
-// Column rules make the agent refuse COPY TO STDOUT (it cannot tell which column a COPY field is), so
-// bulk throughput on this path is measured as a SELECT of the bulk table (see bulkRead).
+// Bulk throughput on this path is measured as a SELECT of the bulk table (see bulkRead), the heaviest
+// masking case (every DataRow re-encoded); COPY TO STDOUT is masked field by field as well since
+// column rules learned to name COPY's columns, and costs about the same.
 const MASKING_POLICY_YAML = `apiVersion: airlock/v1
 kind: Policy
 metadata: { name: bench-masking }
@@ -990,7 +1000,63 @@ function renderTable(res) {
 }
 
 // ---------------------------------------------------------------------------------------------
+/** The ssh path (bench/ssh-bulk.mjs) on the running stack; { skipped } when the machine cannot run it. */
+async function sshPath(airlock) {
+  const why = sshUnavailable();
+  if (why) {
+    log(`ssh: skipped: ${why}`);
+    return { skipped: why };
+  }
+  return benchSsh(
+    {
+      work, cli: airlock.cli, cliEnv: airlock.cliEnv, agentName: 'bench-agent', startDaemon, waitForLog, run, freePort, log, node: NODE, cliBin: CLI_BIN, median,
+      processes: { controlPlane: airlock.cp.pid, agent: airlock.agent.pid }, cpuSnapshot, cpuDeltaMs,
+    },
+    { mib: opts.sshMib, rounds: opts.rounds },
+  );
+}
+
+/** `--paths ssh`: only the scp comparison. */
+async function mainSshOnly() {
+  log(`options: ${JSON.stringify(opts)}; work dir ${work}`);
+  log('starting control plane, agent');
+  const airlock = await startAirlock();
+  const ssh = await sshPath(airlock);
+  const results = { timestamp: new Date().toISOString(), git: gitState(), host: { cpus: os.cpus().length, node: process.version }, options: opts, ssh, targets: { sshUploadRatio: ssh.ratios?.upload, sshDownloadRatio: ssh.ratios?.download } };
+  const dir = path.join(HERE, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${results.timestamp.replace(/[:.]/g, '-')}-ssh.json`);
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  console.log(`\n## airlock ssh benchmark — ${results.timestamp}\n\n${renderSsh(ssh, fmt)}\n\nJSON: ${path.relative(ROOT, file)}`);
+}
+
+/** The http path (bench/http-rps.mjs) on the running stack. */
+function httpPath(airlock) {
+  return benchHttp(
+    {
+      work, cli: airlock.cli, cliEnv: airlock.cliEnv, agentName: 'bench-agent', startDaemon, waitForLog, freePort, log, node: NODE, cliBin: CLI_BIN, median,
+      processes: { controlPlane: airlock.cp.pid, agent: airlock.agent.pid }, cpuSnapshot, cpuDeltaMs,
+    },
+    { seconds: opts.seconds, rounds: opts.rounds },
+  );
+}
+
+/** `--paths http`: only the HTTP requests/s comparison. */
+async function mainHttpOnly() {
+  log(`options: ${JSON.stringify(opts)}; work dir ${work}`);
+  log('starting control plane, agent');
+  const http = await httpPath(await startAirlock());
+  const results = { timestamp: new Date().toISOString(), git: gitState(), host: { cpus: os.cpus().length, node: process.version }, options: opts, http, targets: { httpRpsC1Ratio: http.ratios.c1, httpRpsC8Ratio: http.ratios.c8 } };
+  const dir = path.join(HERE, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${results.timestamp.replace(/[:.]/g, '-')}-http.json`);
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  console.log(`\n## airlock http benchmark — ${results.timestamp}\n\n${renderHttp(http, fmt)}\n\nJSON: ${path.relative(ROOT, file)}`);
+}
+
 async function main() {
+  if (opts.paths && opts.paths.every((p) => p === 'http')) return mainHttpOnly();
+  if (opts.paths && opts.paths.every((p) => p === 'ssh')) return mainSshOnly();
   log(`options: ${JSON.stringify(opts)}; work dir ${work}`);
   const git = gitState(); // now: what dist/ was built from (HEAD may move while the bench runs)
   const idleA = machineTicks();
@@ -1168,6 +1234,18 @@ async function main() {
     slow.hwmAfter = Object.fromEntries(Object.entries(airlockProcs).map(([n, pid]) => [n, procMem(pid)?.hwmMiB]));
   }
 
+  let ssh;
+  if (!opts.paths || opts.paths.includes('ssh')) {
+    log('ssh path: scp direct vs. through airlock');
+    ssh = await sshPath(airlock);
+  }
+
+  let http;
+  if (!opts.paths || opts.paths.includes('http')) {
+    log('http path: requests/s direct vs. through airlock');
+    http = await httpPath(airlock);
+  }
+
   const results = {
     timestamp: new Date().toISOString(),
     git,
@@ -1186,11 +1264,17 @@ async function main() {
       policyTpsC1Ratio: medians['airlock+policy']?.tps_c1 / medians.airlock?.tps_c1,
       policyTpsC8Ratio: medians['airlock+policy']?.tps_c8 / medians.airlock?.tps_c8,
       releaseP99Ms: release?.approveToResultMs.p99,
+      sshUploadRatio: ssh?.ratios?.upload,
+      sshDownloadRatio: ssh?.ratios?.download,
+      httpRpsC1Ratio: http?.ratios.c1,
+      httpRpsC8Ratio: http?.ratios.c8,
       ...(masking ? Object.fromEntries(['tps_c1', 'tps_c8', 'tps_c1_filler', 'tps_c8_filler', 'select_mibs'].map((k) => [`masking_${k}_ratio`, medians[MASKING]?.[k] / medians.airlock?.[k]])) : {}),
     },
     release,
     policy,
     slowReader: slow,
+    ssh,
+    http,
   };
   const table = renderTable(results) + (backgroundCores > 0.2 ? `\n\nWARNING: other processes used ${backgroundCores.toFixed(2)} cores before the bench started; see the 'unrelated processes' row.` : '');
   results.table = table;
@@ -1202,7 +1286,10 @@ async function main() {
   console.log(`git ${results.git.commit}${results.git.dirtyFiles.length ? ` + ${results.git.dirtyFiles.length} uncommitted file(s) outside bench/` : ''}; ${results.host.cpus} CPUs, Node ${process.version}.`);
   console.log(`${opts.rounds} interleaved round(s), medians; pgbench -S ${opts.seconds} s per run; bulk = COPY of ${bulkTable} (${fmt(results.bulk.bytes / 1048576, 0)} MiB).`);
   if (!bouncer) console.log('pgbouncer: not installed (apt-get install pgbouncer)');
-  console.log(`\n${table}\n\nJSON: ${path.relative(ROOT, file)}`);
+  console.log(`\n${table}\n`);
+  if (ssh) console.log(`${renderSsh(ssh, fmt)}\n`);
+  if (http) console.log(`${renderHttp(http, fmt)}\n`);
+  console.log(`JSON: ${path.relative(ROOT, file)}`);
 }
 
 let failed = false;

@@ -57,7 +57,7 @@ beforeAll(async () => {
   await addPostgresConnection(stack, { agent: 'dc1', connection: 'jit-db', target, role: TEST_ROLES.scram });
   await stack.applyPolicy(POLICY);
   homes.alice = await stack.userHome('alice', ['engineers']);
-  homes.bob = await stack.userHome('bob', ['dba']);
+  homes.bob = await stack.userHome('bob', ['dba'], 'reviewer');
   port = await freePort();
   await spawnCli(['connect', 'jit-db', '--port', String(port)], { home: homes.alice, readyPattern: /Listening on/, name: 'connect-jit' });
 }, 180_000);

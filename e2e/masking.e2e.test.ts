@@ -1,7 +1,8 @@
 /**
  * Inline masking through the whole path: a policy with masking rules applied with `airlock apply -f`,
- * psql through `airlock connect` and `airlock exec`, against a Postgres whose password only the agent
- * knows. Sensitive values never leave the agent unmasked; everything else arrives as it is.
+ * psql (queries, COPY TO STDOUT and \copy) through `airlock connect` and `airlock exec`, against a
+ * Postgres whose password only the agent knows. Sensitive values never leave the agent unmasked;
+ * everything else arrives as it is.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, TEST_ROLES } from '../data-agent/src/protocols/postgres/test-support/pg-cluster.js';
@@ -18,7 +19,7 @@ spec:
   subjects: ["*"]
   connections: ["masked-*"]
   rules:
-    - match: { statements: [select] }
+    - match: { statements: [select, copy] }
       action: allow
   default: deny
   masking:
@@ -78,5 +79,28 @@ describe('masking on the data path', () => {
     const token = psql.stdout.trim();
     expect(token).toMatch(/^h:[0-9a-f]{12}$/);
     expect(r.stdout).toContain(token);
+  });
+
+  it('masks COPY TO STDOUT and \\copy by column, and refuses COPY (query) with a reason while the session goes on', async () => {
+    const copied = await runPsql({ port, user: 'whoever', database: 'whatever', command: '\\copy customers to stdout' });
+    expect(copied.code, copied.stderr).toBe(0);
+    const rows = copied.stdout.trim().split('\n').map((line) => line.split('\t'));
+    expect(rows.map((row) => row.slice(0, 5))).toEqual([
+      ['1', 'Jane Doe', '****', '************1111', '****'],
+      ['2', 'John Roe', '****', '************0004', '****'],
+    ]);
+    expect(rows[0]![5]).toMatch(/^reach her at h:[0-9a-f]{12}, key h:[0-9a-f]{12}$/);
+    for (const secret of SECRETS) expect(copied.stdout).not.toContain(secret);
+
+    const csv = await runPsql({ port, user: 'whoever', database: 'whatever', command: 'COPY customers (name, email) TO STDOUT WITH (FORMAT csv, HEADER)' });
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stdout).toBe('name,email\nJane Doe,****\nJohn Roe,****\n');
+
+    const refused = await runPsql({
+      port, user: 'whoever', database: 'whatever', args: ['-v', 'ON_ERROR_STOP=0'],
+      input: "COPY (SELECT name, email FROM customers) TO STDOUT;\nSELECT 'still connected';\n",
+    });
+    expect(refused.stderr).toContain('ERROR:  airlock: COPY (query) TO STDOUT cannot be masked by column, as its columns cannot be named from the statement; run the query as a SELECT instead');
+    expect(refused.stdout).toBe('still connected\n');
   });
 });

@@ -108,4 +108,23 @@ describe('agents coming and going', () => {
     await c.end();
     await connect.stop();
   });
+
+  it('loses no recorded statement when the control plane crashes right after it ran', async () => {
+    const { port, process: connect } = await stack.connect('db');
+    const c = new pg.Client({ host: '127.0.0.1', port, user: 'x', database: 'y' });
+    c.on('error', () => undefined);
+    await c.connect();
+    await c.query("select 'ran before the crash' as marker");
+    // Killed within the agent's batching window: the statement has not reached the store yet.
+    await stack.restartControlPlane('SIGKILL');
+    expect((await c.query("select 'ran after the restart' as marker")).rows).toEqual([{ marker: 'ran after the restart' }]);
+    await c.end();
+    await connect.stop();
+    const [latest] = await stack.cliJson<{ id: string }[]>(['sessions', 'list', '--connection', 'db', '--limit', '1']);
+    await eventually(async () => {
+      const shown = await stack.cliJson<{ statements: { statement?: string; text?: string }[] }>(['sessions', 'show', latest!.id]);
+      const texts = shown.statements.map((s) => s.statement ?? s.text ?? '');
+      expect(texts).toEqual(expect.arrayContaining([expect.stringContaining('ran before the crash'), expect.stringContaining('ran after the restart')]));
+    }, 30_000);
+  }, 120_000);
 });

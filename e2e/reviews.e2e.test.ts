@@ -118,8 +118,8 @@ beforeAll(async () => {
   await addPostgresConnection(stack, { agent: 'quick-runner', connection: 'quick-db', target, role: TEST_ROLES.scram });
   await stack.applyPolicy(QUICK_POLICY);
   homes.alice = await stack.userHome('alice', ['engineers']);
-  homes.bob = await stack.userHome('bob', ['dba']);
-  homes.carol = await stack.userHome('carol', ['dba']);
+  homes.bob = await stack.userHome('bob', ['dba'], 'reviewer');
+  homes.carol = await stack.userHome('carol', ['dba'], 'reviewer');
   alicePort = await freePort();
   autoPort = await freePort();
   await spawnCli(['connect', 'auto-db', '--port', String(autoPort)], { home: homes.alice, readyPattern: /Listening on/, name: 'connect-alice-auto' });

@@ -17,7 +17,9 @@ import { registerPolicies } from './commands/policies.js';
 import { registerRequest } from './commands/request.js';
 import { registerReviews } from './commands/reviews.js';
 import { registerSessions } from './commands/sessions.js';
+import { registerSsh } from './commands/ssh.js';
 import { registerUsers } from './commands/users.js';
+import { registerServiceAccounts } from './commands/service-accounts.js';
 import { CliError, ExitCode } from './lib/errors.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -32,6 +34,7 @@ function buildProgram(): Command {
   registerAgents(program);
   registerConnections(program);
   registerUsers(program);
+  registerServiceAccounts(program);
   registerApply(program);
   registerPolicies(program);
   registerReviews(program);
@@ -40,6 +43,7 @@ function buildProgram(): Command {
   registerSessions(program);
   registerAudit(program);
   registerConnect(program);
+  registerSsh(program);
   registerExec(program);
   registerDev(program);
   // Applied to the whole tree after registration, so commands built with `new Command()` get it too.

@@ -4,7 +4,9 @@ import { startControlPlane } from './main.js';
 const USAGE = `usage: airlock-control-plane [--host HOST] [--port PORT] [--data-dir DIR]
 
 Environment: AIRLOCK_HOST, AIRLOCK_PORT, AIRLOCK_DATA_DIR, DATABASE_URL, AIRLOCK_PUBLIC_URL,
-AIRLOCK_BOOTSTRAP_TOKEN, AIRLOCK_LOG_LEVEL. Flags win over the environment.`;
+AIRLOCK_BOOTSTRAP_TOKEN, AIRLOCK_LOG_LEVEL. Flags win over the environment.
+TLS (required outside development): AIRLOCK_TLS_CERT (PEM chain), AIRLOCK_TLS_KEY (PEM key);
+AIRLOCK_INSECURE_PLAINTEXT=1 serves plaintext instead, on a loopback AIRLOCK_HOST only.`;
 
 const FLAGS: Record<string, keyof ConfigInput> = { '--host': 'host', '--port': 'port', '--data-dir': 'dataDir' };
 

@@ -8,9 +8,11 @@ import { HttpErrorFilter } from './common/http-error.filter.js';
 import { type LineSink, StructuredLogger } from './common/logger.js';
 import { ServerInfo } from './common/server-info.js';
 import { requestValidationPipe } from './common/validation.js';
-import { type ControlPlaneConfig, defaultPublicUrl } from './config/config.js';
+import { type ControlPlaneConfig, ConfigError, defaultPublicUrl } from './config/config.js';
+import { plaintextRefusal } from './config/transport-config.js';
 import { bootstrapBanner } from './identity/bootstrap-banner.js';
 import { type BootstrapOutcome, IdentityService } from './identity/identity.service.js';
+import { SigningKeys } from './identity/session-tokens/signing-keys.js';
 import { serveOpenApi } from './openapi.js';
 import { POLICY_TEXT_TYPES } from './policies/policies.controller.js';
 import { MAX_DOCUMENT_BYTES } from './policies/policy-document.js';
@@ -40,6 +42,8 @@ export interface RunningControlPlane {
 /** Creates the app, runs migrations, makes sure an admin can log in, then listens. */
 export async function startControlPlane(config: ControlPlaneConfig, options: StartOptions = {}): Promise<RunningControlPlane> {
   const logger = new StructuredLogger(config.logLevel, options.logSink);
+  const refusal = plaintextRefusal(config.transport, config.identity.devMode);
+  if (refusal) throw new ConfigError(refusal);
   const serverInfo = new ServerInfo(config.publicUrl);
   const module = AppModule.forRoot({ config, clock: options.clock ?? systemClock, logger, serverInfo });
   // abortOnError: false makes a failed start reject instead of exiting the process.
@@ -47,11 +51,18 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
   try {
     configureHttp(app, logger);
     await app.init(); // TypeORM connects and runs pending migrations here
-    const bootstrap = await app.get(IdentityService).bootstrapAdmin(config.bootstrapToken);
+    const bootstrap = await app.get(IdentityService).bootstrapAdmin(config.bootstrapToken, { devMode: config.identity.devMode });
+    await app.get(SigningKeys).signingKey(); // generated at first start, so the first login does not wait for it
     const listener = await listen(app, config);
-    const url = defaultPublicUrl(config.host, listener.port);
+    const url = defaultPublicUrl(config.host, listener.port, config.transport.tls ? 'https' : 'http');
     if (!config.publicUrlExplicit) serverInfo.setPublicUrl(url);
-    logger.info('control plane listening', { url, publicUrl: serverInfo.publicUrl, database: config.database.kind, version: CONTROL_PLANE_VERSION });
+    logger.info('control plane listening', { url, publicUrl: serverInfo.publicUrl, tls: config.transport.tls !== undefined, database: config.database.kind, version: CONTROL_PLANE_VERSION });
+    if (!config.transport.tls) {
+      logger.warn('serving HTTP and gRPC WITHOUT TLS: tokens and agent assertions cross the wire in clear text; for development on this machine only', {
+        host: config.host,
+        because: config.identity.devMode ? 'AIRLOCK_DEV_MODE' : 'AIRLOCK_INSECURE_PLAINTEXT',
+      });
+    }
     announceBootstrap(bootstrap, serverInfo.publicUrl, logger, options.announce);
     return {
       app,
@@ -84,6 +95,7 @@ export async function listen(app: INestApplication, config: ControlPlaneConfig):
   return listenDualProtocol({
     host: config.host,
     port: config.port,
+    tls: config.transport.tls,
     httpServer: app.getHttpServer(),
     onStream: app.get(GrpcGateway).handleStream,
   });
@@ -100,5 +112,7 @@ function announceBootstrap(
     logger.info('generated the bootstrap admin token (shown once above)');
   } else if (outcome.kind === 'configured') {
     logger.info('admin token from AIRLOCK_BOOTSTRAP_TOKEN is active');
+  } else if (outcome.kind === 'dev') {
+    logger.warn('DEV MODE: the token from AIRLOCK_BOOTSTRAP_TOKEN belongs to the local admin user, marked dev-only; no identity provider. Never run this in production', { user: `user:${outcome.user}` });
   }
 }

@@ -7,15 +7,24 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, freePort, REPO_ROOT, runCli, spawnCli, startProcess } from '../support/index.js';
-import type { ProcessHandle, RunResult, TestDatabase } from '../support/index.js';
+import { createTestCertificates, createTestDatabase, freePort, REPO_ROOT, runCli, spawnCli, startProcess } from '../support/index.js';
+import type { ProcessHandle, RunResult, TestCertificates, TestDatabase } from '../support/index.js';
 
 export const CONTROL_PLANE_BIN = join(REPO_ROOT, 'control-plane', 'bin', 'airlock-control-plane.js');
 export const AGENT_BIN = join(REPO_ROOT, 'data-agent', 'bin', 'airlock-agent.js');
 
+export interface StackOptions {
+  /** Serve HTTPS and gRPC over TLS with a throwaway CA that the CLI and agents pin (default: plaintext on loopback). */
+  tls?: boolean;
+  /** More environment for the control plane (e.g. AIRLOCK_OIDC_ISSUER for identity tests). */
+  controlPlaneEnv?: NodeJS.ProcessEnv;
+}
+
 export interface Stack {
   url: string;
   token: string;
+  /** Set with `tls`: the CA the CLI and agents pin, and another one to pin by mistake. */
+  certificates?: TestCertificates;
   /** AIRLOCK_HOME of the logged-in admin CLI. */
   home: string;
   store: TestDatabase;
@@ -26,25 +35,32 @@ export interface Stack {
   startAgent(name: string, env: NodeJS.ProcessEnv): Promise<AgentProcess>;
   /** `airlock apply -f` of a policy document, as the admin; throws with the CLI's error. */
   applyPolicy(document: string): Promise<void>;
-  /** Creates a local user in `groups` and returns an AIRLOCK_HOME logged in as them. */
-  userHome(name: string, groups: string[]): Promise<string>;
+  /**
+   * Creates a local user in `groups` and returns an AIRLOCK_HOME logged in as them. Deciding reviews
+   * addressed to a group needs `role: 'reviewer'` (default `user`).
+   */
+  userHome(name: string, groups: string[], role?: 'admin' | 'reviewer' | 'user' | 'auditor'): Promise<string>;
   connect(connection: string): Promise<{ port: number; process: ProcessHandle }>;
-  restartControlPlane(): Promise<void>;
+  /** SIGKILL: a crash, nothing flushed. */
+  restartControlPlane(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
 export interface AgentProcess {
   process: ProcessHandle;
   stateDir: string;
+  /** Already spent by the first start: kept so tests can try to spend it again. */
+  joinToken: string;
   restart(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const work = mkdtempSync(join(tmpdir(), 'airlock-e2e-'));
   const home = join(work, 'cli-home');
   const store = await createTestDatabase('airlock_e2e_cp');
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const certificates = options.tls ? createTestCertificates() : undefined;
+  const url = `${certificates ? 'https' : 'http'}://127.0.0.1:${port}`;
   const token = `alk_admin_e2e_${randomBytes(16).toString('hex')}`;
   const cpEnv = {
     DATABASE_URL: store.url,
@@ -52,7 +68,10 @@ export async function startStack(): Promise<Stack> {
     AIRLOCK_PORT: String(port),
     AIRLOCK_DATA_DIR: join(work, 'control-plane'),
     AIRLOCK_BOOTSTRAP_TOKEN: token,
+    ...(certificates ? { AIRLOCK_TLS_CERT: certificates.certFile, AIRLOCK_TLS_KEY: certificates.keyFile } : { AIRLOCK_INSECURE_PLAINTEXT: '1' }),
+    ...options.controlPlaneEnv,
   };
+  const caArgs = certificates ? ['--ca-file', certificates.caFile] : [];
   const startControlPlane = () =>
     startProcess('control-plane', process.execPath, [CONTROL_PLANE_BIN], { env: cpEnv, readyPattern: /control plane listening/, timeoutMs: 60_000 });
   let controlPlane = await startControlPlane();
@@ -60,12 +79,13 @@ export async function startStack(): Promise<Stack> {
   const connects: ProcessHandle[] = [];
   let policies = 0;
   const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { home, env, timeoutMs: 120_000 });
-  const login = await cli(['login', '--url', url, '--token', token]);
+  const login = await cli(['login', '--url', url, '--token', token, ...caArgs]);
   if (login.code !== 0) throw new Error(`login failed: ${login.stderr}`);
 
   const stack: Stack = {
     url,
     token,
+    certificates,
     home,
     store,
     get controlPlane() {
@@ -80,12 +100,13 @@ export async function startStack(): Promise<Stack> {
     async startAgent(name, env) {
       const created = await stack.cliJson<{ joinToken: string }>(['agents', 'create', name]);
       const stateDir = join(work, `agent-${name}`);
-      const args = [AGENT_BIN, '--url', url, '--join-token', created.joinToken, '--state-dir', stateDir];
+      const args = [AGENT_BIN, '--url', url, '--join-token', created.joinToken, '--state-dir', stateDir, ...caArgs];
       const start = () =>
         startProcess(`agent-${name}`, process.execPath, args, { env: { AIRLOCK_AGENT_HEARTBEAT_MS: '1000', ...env }, readyPattern: /connected to the control plane/, timeoutMs: 60_000 });
       const agent: AgentProcess = {
         process: await start(),
         stateDir,
+        joinToken: created.joinToken,
         async restart() {
           await agent.process.stop();
           agent.process = await start();
@@ -100,10 +121,10 @@ export async function startStack(): Promise<Stack> {
       const applied = await cli(['apply', '-f', file]);
       if (applied.code !== 0) throw new Error(`airlock apply failed: ${applied.stderr}`);
     },
-    async userHome(name, groups) {
-      const created = await stack.cliJson<{ token: string }>(['users', 'create', name, ...groups.flatMap((g) => ['--group', g])]);
+    async userHome(name, groups, role) {
+      const created = await stack.cliJson<{ token: string }>(['users', 'create', name, ...groups.flatMap((g) => ['--group', g]), ...(role ? ['--role', role] : [])]);
       const userHome = join(work, `home-${name}`);
-      const login = await runCli(['login', '--url', url, '--token', created.token], { home: userHome });
+      const login = await runCli(['login', '--url', url, '--token', created.token, ...caArgs], { home: userHome });
       if (login.code !== 0) throw new Error(`login as ${name} failed: ${login.stderr}`);
       return userHome;
     },
@@ -118,8 +139,8 @@ export async function startStack(): Promise<Stack> {
       const line = handle.stdout.split('\n').find((l) => l.includes('"port"'))!;
       return { port: (JSON.parse(line) as { port: number }).port, process: handle };
     },
-    async restartControlPlane() {
-      await controlPlane.stop();
+    async restartControlPlane(signal: NodeJS.Signals = 'SIGTERM') {
+      await controlPlane.stop(signal);
       controlPlane = await startControlPlane();
     },
     async stop() {
@@ -128,6 +149,7 @@ export async function startStack(): Promise<Stack> {
       await controlPlane.stop().catch(() => undefined);
       await store.drop().catch(() => undefined);
       rmSync(work, { recursive: true, force: true });
+      certificates?.remove();
     },
   };
   return stack;

@@ -5,3 +5,4 @@ export * from './run.js';
 export * from './cli.js';
 export * from './psql.js';
 export * from './postgres.js';
+export * from './certificates.js';

@@ -10,3 +10,4 @@ export * from './wire/message-reader.js';
 export * from './wire/resumable-stream.js';
 export * from './wire/h2-server.js';
 export * from './wire/h2-client.js';
+export * from './wire/tls-errors.js';

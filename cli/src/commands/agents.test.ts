@@ -50,7 +50,7 @@ describe('airlock agents', () => {
       joinTokenExpiresAt: created.agent.joinTokenExpiresAt,
       command: `airlock-agent --url ${fake.url} --join-token ${JOIN_TOKEN}`,
     });
-    expect(created.agent).toMatchObject({ name: 'north', enrolled: false, connected: false, keyPrefix: null });
+    expect(created.agent).toMatchObject({ name: 'north', enrolled: false, connected: false, keyFingerprint: null, revoked: false });
   });
 
   it('create reports a name that is taken in the server’s words', async () => {
@@ -76,7 +76,7 @@ describe('airlock agents', () => {
     expect(agents.map((a: { name: string }) => a.name)).toEqual(['east', 'west']);
     expect(agents[0]).toMatchObject({
       id: IDS.east, enrolled: true, connected: true, hostname: 'db-gw-1', lastSeenAt: '2025-11-25T07:00:00.000Z',
-      keyPrefix: 'alk_agent_3fZk81Qa',
+      keyFingerprint: 'SHA256:3fZk81QaTestFingerprintOfTheEastAgentsKey01',
     });
   });
 
@@ -103,6 +103,24 @@ describe('airlock agents', () => {
       stderr: 'airlock: agent "east" still serves connections "pg-prod"; delete them first\n',
     });
     expect(fake.agents.map((a) => a.name)).toEqual(['east', 'west']);
+  });
+
+  it('revoke confirms, shows the agent as revoked, and a second revoke exits 1 with the server’s message', async () => {
+    const revoked = await airlock('agents', 'revoke', 'east');
+    expect(revoked).toEqual({ code: 0, stdout: 'Revoked agent east: its streams are closed and it is refused from now on\n', stderr: '' });
+    expect(fake.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/agents/east/revoke' });
+
+    const [, east] = rows((await airlock('agents', 'list')).stdout);
+    expect(east).toMatch(/^east \| revoked \| yes \| db-gw-1 \|/);
+
+    const again = await airlock('agents', 'revoke', 'east', '--json');
+    expect(again).toEqual({ code: 1, stdout: '', stderr: `airlock: agent "east" is already revoked (at ${fake.agents[0].revokedAt} by user:alice)\n` });
+    expect(await airlock('agents', 'revoke', 'nobody')).toMatchObject({ code: 4, stderr: 'airlock: agent "nobody" does not exist\n' });
+  });
+
+  it('revoke --json prints the revoked agent', async () => {
+    const result = await airlock('agents', 'revoke', 'west', '--json');
+    expect(JSON.parse(result.stdout)).toMatchObject({ name: 'west', revoked: true, revokedBy: 'user:alice' });
   });
 
   it('a missing subcommand prints usage and exits 2', async () => {

@@ -31,6 +31,16 @@ export function registerAgents(program: Command): void {
     },
   );
 
+  addJsonOption(
+    agents
+      .command('revoke')
+      .argument('<name>', 'agent name')
+      .description("revoke an agent: its live sessions and control stream close within a second, and it can never connect again"),
+  ).action(async (name: string, options: JsonOption) => {
+    const revoked = await ApiClient.forCurrentProfile().revokeAgent(name);
+    emit(options, revoked, (a) => `Revoked agent ${a.name}: its streams are closed and it is refused from now on`);
+  });
+
   agents
     .command('delete')
     .argument('<name>', 'agent name')
@@ -57,7 +67,7 @@ function renderAgents(agents: Agent[]): string {
   if (agents.length === 0) return 'No agents yet. Create one with: airlock agents create NAME';
   return renderTable(agents, [
     { header: 'NAME', value: (a) => a.name },
-    { header: 'CONNECTED', value: (a) => yesNo(a.connected) },
+    { header: 'CONNECTED', value: (a) => (a.revoked ? 'revoked' : yesNo(a.connected)) },
     { header: 'ENROLLED', value: (a) => yesNo(a.enrolled) },
     { header: 'HOSTNAME', value: (a) => a.hostname || NONE },
     { header: 'LAST SEEN', value: (a) => (a.lastSeenAt ? humanAge(a.lastSeenAt) : 'never') },

@@ -4,8 +4,12 @@ import type { Connection } from '../lib/api.js';
 import { parsePort } from '../lib/arguments.js';
 import { CliError, ExitCode } from '../lib/errors.js';
 import { loadProfile } from '../lib/profile.js';
+import { LoginSession } from '../lib/login-session.js';
 import { printLine } from '../lib/output.js';
+import { writeKubeconfig } from '../lib/kubeconfig.js';
+import { hostKeyOf } from '../lib/known-hosts.js';
 import { channelFor } from '../tunnel/channel.js';
+import { pinSshHostKey, sshConnectHelp } from './ssh.js';
 import { LocalListener } from '../tunnel/local-listener.js';
 
 interface ConnectOptions {
@@ -29,17 +33,25 @@ export function registerConnect(program: Command): void {
       if (!connection.agentConnected) {
         throw new CliError(`agent "${connection.agent}" that serves connection "${name}" is offline`, ExitCode.Unreachable);
       }
+      // An ssh connection is usable only with the agent's host key to pin: check before listening.
+      if (connection.type === 'ssh') hostKeyOf(connection);
+      // Each new local connection opens a tunnel with the token of the moment: keep it fresh meanwhile.
+      const stopRefreshing = LoginSession.of(profile)?.keepFresh((error) => process.stderr.write(`airlock: ${error.message}\n`));
       const channel = channelFor(profile);
       const listener = new LocalListener(channel, name, {
         onSessionError: (message) => process.stderr.write(`airlock: ${message}\n`),
         onSessionResumed: (sessionId) => process.stderr.write(`airlock: session ${sessionId} resumed after the control plane came back\n`),
       });
       const port = await listenOnPreferredPort(listener, options.port, PREFERRED_PORTS[connection.type]);
+      const kubeconfig = connection.type === 'kubernetes' ? writeKubeconfig(name, port) : undefined;
+      const knownHosts = connection.type === 'ssh' ? pinSshHostKey(connection, port) : undefined;
+      const url = connection.type === 'http' || connection.type === 'kubernetes' ? `http://127.0.0.1:${port}` : undefined;
       // One line, so a script can read it as soon as it appears while the listener keeps running.
-      if (options.json) process.stdout.write(JSON.stringify({ connection: name, type: connection.type, host: '127.0.0.1', port }) + '\n');
-      else printLine(connectHelp(connection, port));
+      if (options.json) process.stdout.write(JSON.stringify({ connection: name, type: connection.type, host: '127.0.0.1', port, ...(url ? { url } : {}), ...(kubeconfig ? { kubeconfig } : {}), ...(knownHosts ? { knownHosts, sshHostKeyFingerprint: connection.sshHostKeyFingerprint } : {}) }) + '\n');
+      else printLine(connectHelp(connection, port, kubeconfig));
       await waitForSignal();
       await listener.close();
+      stopRefreshing?.();
       channel.close();
     });
 }
@@ -57,11 +69,19 @@ async function listenOnPreferredPort(listener: LocalListener, required: number |
   return listener.listen('127.0.0.1', 0);
 }
 
-function connectHelp(connection: Connection, port: number): string {
+function connectHelp(connection: Connection, port: number, kubeconfig?: string): string {
   const lines = [`Listening on 127.0.0.1:${port} for connection "${connection.name}" (${connection.type}). Each local connection gets its own session.`];
   if (connection.type === 'postgres') {
     lines.push('Connect with:', `  psql "host=127.0.0.1 port=${port} dbname=${connection.database ?? connection.name} sslmode=disable"`);
     lines.push('No password is needed: the agent logs in to the database with its own credential.');
+  } else if (connection.type === 'ssh') {
+    lines.push(...sshConnectHelp(connection, port));
+  } else if (connection.type === 'http') {
+    lines.push(`Send requests to http://127.0.0.1:${port}, e.g.`, `  curl http://127.0.0.1:${port}/`);
+    lines.push('No credential is needed: the agent adds its own, and removes any the client sends.');
+  } else if (connection.type === 'kubernetes' && kubeconfig) {
+    lines.push(`Wrote ${kubeconfig} (no credentials in it). Use it with:`, `  export KUBECONFIG=${kubeconfig}`, '  kubectl get pods');
+    lines.push('The agent authenticates to the API server with its own credential.');
   } else {
     lines.push(`Point your client at 127.0.0.1:${port}.`);
   }

@@ -73,7 +73,7 @@ describe('airlock connections', () => {
     const result = await airlock('connections', 'create', 'x', '--type', 'mysql', '--agent', 'east', '--host', 'h', '--port', '1');
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe("airlock: option '--type <type>' argument 'mysql' is invalid. Allowed choices are postgres, tcp.\n");
+    expect(result.stderr).toBe("airlock: option '--type <type>' argument 'mysql' is invalid. Allowed choices are postgres, tcp, ssh, http, kubernetes.\n");
   });
 
   it('create without optional fields shows the server defaults', async () => {

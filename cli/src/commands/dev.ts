@@ -58,7 +58,13 @@ async function runDev(options: DevOptions): Promise<void> {
       AIRLOCK_PORT: String(options.port),
       AIRLOCK_DATA_DIR: join(dataDir, 'control-plane'),
       AIRLOCK_BOOTSTRAP_TOKEN: token,
+      // The token belongs to a local admin user marked dev-only; no identity provider is needed.
+      AIRLOCK_DEV_MODE: 'true',
       DATABASE_URL: '',
+      // Dev mode is plaintext on loopback only (the control plane refuses plaintext anywhere else).
+      AIRLOCK_INSECURE_PLAINTEXT: '1',
+      AIRLOCK_TLS_CERT: '',
+      AIRLOCK_TLS_KEY: '',
     });
     children.push(controlPlane);
     await waitHealthy(url, controlPlane);
@@ -79,8 +85,9 @@ async function runDev(options: DevOptions): Promise<void> {
 
 async function startDevAgent(api: ApiClient, url: string, stateDir: string): Promise<Child> {
   const args = [binOf('@airlock/data-agent', 'airlock-agent.js'), '--url', url, '--state-dir', stateDir];
-  if (!existsSync(join(stateDir, 'agent.json'))) {
-    // A previous dev run may have created the agent and died before enrolling: start it over.
+  if (!existsSync(join(stateDir, 'agent.json')) || !existsSync(join(stateDir, 'agent.key'))) {
+    // A previous dev run may have created the agent and died before enrolling (or enrolled it with
+    // a shared key, before agents had key pairs): start it over.
     await api.deleteConnection(DEMO_CONNECTION).catch(ignoreNotFound);
     await api.deleteAgent(DEV_AGENT).catch(ignoreNotFound);
     const created = await api.createAgent(DEV_AGENT);
@@ -139,13 +146,14 @@ async function waitAgentConnected(api: ApiClient, child: Child): Promise<void> {
 
 function banner(url: string, options: DevOptions, demo: DemoTarget): string {
   return `
-airlock dev is running. Dev mode: plaintext HTTP on loopback and a local admin token; not for production.
+airlock dev is running. Dev mode: plaintext HTTP and gRPC (no TLS) on 127.0.0.1 only, and a local
+admin user (dev-admin) with no identity provider: DEV ONLY, never for production (see "Deploying with TLS" in the README).
 
   control plane  ${url}   (API docs ${url}/docs)
   agent          ${DEV_AGENT}, connected
   demo target    Postgres (PGlite) on ${demo.host}:${demo.port}, reachable as connection "${DEMO_CONNECTION}"
   state          ${resolve(options.dataDir)}
-  CLI            logged in as admin
+  CLI            logged in as user:dev-admin (admin, dev-only)
 
 Try it from another terminal in this checkout:
   npx airlock connect ${DEMO_CONNECTION}

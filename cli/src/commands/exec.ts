@@ -6,6 +6,7 @@ import { StatusLine } from '../lib/status-line.js';
 import { parsePositiveInteger } from '../lib/arguments.js';
 import { CliError, ExitCode } from '../lib/errors.js';
 import { loadProfile } from '../lib/profile.js';
+import { LoginSession } from '../lib/login-session.js';
 import { printJson, printLine, renderTable } from '../lib/output.js';
 import { channelFor, cliErrorFromGrpc } from '../tunnel/channel.js';
 
@@ -38,6 +39,7 @@ export function registerExec(program: Command): void {
     .option('--json', 'print JSON (stable camelCase fields) instead of tables')
     .action(async (connection: string, options: ExecOptions) => {
       const profile = loadProfile();
+      await LoginSession.of(profile)?.fresh(); // gRPC sends the token as it is: refresh it first
       const channel = channelFor(profile);
       let response: ExecResponse;
       try {

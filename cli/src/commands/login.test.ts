@@ -56,11 +56,11 @@ describe('airlock login', () => {
     expect(result.stderr).toBe('airlock: --url must start with http:// or https://, got "ftp://example.com"\n');
   });
 
-  it('reports a missing --token as a usage error', async () => {
+  it('without --token, says when the control plane offers no identity-provider login', async () => {
     const result = await runCli(home.path, ['login', '--url', fake.url]);
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe("airlock: required option '--token <token>' not specified\n");
+    expect(result.stderr).toBe(`airlock: the control plane at ${fake.url} does not offer identity-provider logins (it predates them): log in with --token\n`);
   });
 });
 

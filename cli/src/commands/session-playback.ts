@@ -6,6 +6,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ApiClient, CliError, type Session } from '../lib/api.js';
 import { addJsonOption, printJson, printLine, type JsonOption } from '../lib/output.js';
 import { EXPORT_FORMATS, toAsciicast, toJsonl, type ExportFormat } from '../lib/session-export.js';
+import { castLines, playCast } from '../lib/cast-player.js';
 import { endLine, playTimeline, recordedStatements, sessionTimeline, statementLines, type TimelineLine } from '../lib/session-timeline.js';
 
 /**
@@ -40,7 +41,19 @@ export function registerSessionPlayback(sessions: Command): void {
     .option('--no-wait', 'print everything at once (same as --speed 0)')
     .option('--max-pause <seconds>', 'cut longer pauses (after --speed) to this many seconds', parseSeconds)
     .action(async (id: string, options: ReplayOptions) => {
-      const session = await ApiClient.forCurrentProfile().getSession(id);
+      const api = ApiClient.forCurrentProfile();
+      const session = await api.getSession(id);
+      const recording = await api.openRecording(id);
+      if (recording) {
+        await playCast(castLines(recording), {
+          speed: options.wait ? options.speed : 0,
+          maxPauseMs: options.maxPause === undefined ? undefined : options.maxPause * 1000,
+          sleep,
+          write: (data) => process.stdout.write(data),
+        });
+        process.stdout.write('\r\n');
+        return;
+      }
       const events = sessionTimeline(session, recordedStatements(Array.isArray(session.statements) ? session.statements : []));
       await playTimeline(events, {
         speed: options.wait ? options.speed : 0,
@@ -75,7 +88,14 @@ export function registerSessionPlayback(sessions: Command): void {
     .description('write a recorded session to standard output: JSON lines, or an asciicast for asciinema play')
     .addOption(new Option('--format <format>', 'jsonl: one statement a line; cast: asciicast v2').choices(EXPORT_FORMATS).default('jsonl'))
     .action(async (id: string, options: { format: ExportFormat }) => {
-      const session = await ApiClient.forCurrentProfile().getSession(id);
+      const api = ApiClient.forCurrentProfile();
+      const session = await api.getSession(id);
+      // A terminal session has its own recording: exported as stored, byte for byte.
+      const recording = options.format === 'cast' ? await api.openRecording(id) : undefined;
+      if (recording) {
+        for await (const chunk of recording) process.stdout.write(chunk);
+        return;
+      }
       const statements = Array.isArray(session.statements) ? session.statements : [];
       process.stdout.write(options.format === 'cast' ? toAsciicast(session, statements) : toJsonl(session, statements));
     });

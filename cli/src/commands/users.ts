@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { ApiClient, type CreatedUser, type User } from '../lib/api.js';
+import { ApiClient, type CreatedUser, ROLES, type Role, type User, UsageError } from '../lib/api.js';
 import { addJsonOption, emit, humanAge, NONE, printLine, renderTable, type JsonOption } from '../lib/output.js';
 
 interface CreateOptions extends JsonOption {
   group: string[];
   admin?: boolean;
+  role?: string;
 }
 
 export function registerUsers(program: Command): void {
@@ -16,12 +17,16 @@ export function registerUsers(program: Command): void {
       .argument('<name>', 'user name, e.g. alice@example.com; policies name them user:NAME')
       .description('create a user and print the token they log in with (shown only once)')
       .option('--group <group>', 'a group the user belongs to (repeat for several); policies name it group:NAME', collect, [])
-      .option('--admin', 'let the user manage agents, connections, users and policies'),
+      .option('--admin', 'let the user manage agents, connections, users and policies (same as --role admin)')
+      .option('--role <role>', `${ROLES.join(', ')}: reviewers decide reviews addressed to their groups, auditors read sessions, reviews and the audit log`),
   ).action(async (name: string, options: CreateOptions) => {
+    if (options.role !== undefined && !(ROLES as readonly string[]).includes(options.role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}, got "${options.role}"`);
+    if (options.admin && options.role !== undefined && options.role !== 'admin') throw new UsageError('--admin and --role disagree: pass one of them');
+    const role = options.admin ? 'admin' : (options.role as Role | undefined);
     const created = await ApiClient.forCurrentProfile().createUser({
       name,
       ...(options.group.length > 0 ? { groups: options.group } : {}),
-      ...(options.admin ? { role: 'admin' as const } : {}),
+      ...(role ? { role } : {}),
     });
     emit(options, created, renderCreated);
   });
@@ -48,7 +53,7 @@ function renderCreated(created: CreatedUser): string {
   const { user } = created;
   const groups = user.groups.length > 0 ? ` in ${user.groups.map((g) => `group:${g}`).join(', ')}` : '';
   return [
-    `Created ${user.role === 'admin' ? 'admin' : 'user'} ${user.subject}${groups}.`,
+    `Created ${user.role === 'user' ? 'user' : user.role} ${user.subject}${groups}.`,
     '',
     'Token (shown only once):',
     `  ${created.token}`,

@@ -39,11 +39,13 @@ export function reviewerHome(dataDir: string): string {
 export async function ensureDemoPolicy(api: ApiClient, url: string, dataDir: string): Promise<void> {
   await api.applyPolicy(DEMO_POLICY);
   const home = reviewerHome(dataDir);
-  if (existsSync(profilePath({ AIRLOCK_HOME: home }))) return;
+  // Deciding reviews addressed to a group needs the reviewer role (older dev dirs made bob a plain user).
+  const existing = (await api.listUsers()).find((user) => user.name === DEMO_REVIEWER);
+  if (existing?.role === 'reviewer' && existsSync(profilePath({ AIRLOCK_HOME: home }))) return;
   // A reviewer without a saved token (first run, or the state was wiped): issue a fresh one.
   await api.deleteUser(DEMO_REVIEWER).catch((error: unknown) => {
     if (!(error instanceof NotFoundError)) throw error;
   });
-  const created = await api.createUser({ name: DEMO_REVIEWER, groups: ['dba'] });
+  const created = await api.createUser({ name: DEMO_REVIEWER, groups: ['dba'], role: 'reviewer' });
   saveProfile({ url, token: created.token }, { AIRLOCK_HOME: home });
 }

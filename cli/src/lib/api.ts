@@ -9,6 +9,10 @@ import {
   NotFoundError,
 } from './errors.js';
 import { loadProfile, type Profile } from './profile.js';
+import { describeTlsFailure } from '@airlock/proto';
+import type { Dispatcher } from 'undici';
+import { dispatcherTrusting, readCaFile } from './tls-trust.js';
+import { type IssuedLogin, LoginSession } from './login-session.js';
 
 export {
   ApiError,
@@ -28,6 +32,56 @@ export interface WhoAmI {
   role: string;
   /** Absent from control planes older than local users. */
   groups?: string[];
+  /** The rest is absent from control planes older than OIDC logins. */
+  kind?: 'user' | 'service-account' | 'bootstrap';
+  credential?: 'api-token' | 'session-token' | 'service-account-key';
+  /** The local admin of `airlock dev`: no identity provider, never for production. */
+  devOnly?: boolean;
+  expiresAt?: string | null;
+}
+
+/** GET /v1/auth/config. */
+export interface AuthSettings {
+  oidc: { issuer: string; clientId: string; scopes: string[] } | null;
+  sessionTokenTtlSeconds: number;
+  devMode: boolean;
+}
+
+export type Role = 'admin' | 'reviewer' | 'user' | 'auditor';
+export const ROLES: readonly Role[] = ['admin', 'reviewer', 'user', 'auditor'];
+
+export interface ServiceAccount {
+  id: string;
+  name: string;
+  /** How policies, sessions and the audit log name it: `serviceaccount:NAME`. */
+  subject: string;
+  role: Role;
+  groups: string[];
+  description: string | null;
+  /** The visible start of the key; the rest is never stored. */
+  keyPrefix: string;
+  state: 'active' | 'expired' | 'revoked';
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  createdAt: string;
+  createdBy: string;
+  revokedAt: string | null;
+  revokedBy: string | null;
+}
+
+export interface CreateServiceAccountInput {
+  name: string;
+  role?: Role;
+  groups?: string[];
+  description?: string;
+  /** A duration such as 90d or 12h. */
+  expiresIn?: string;
+}
+
+export interface CreatedServiceAccount {
+  serviceAccount: ServiceAccount;
+  /** Shown once: the control plane keeps only its hash. */
+  key: string;
 }
 
 export interface Agent {
@@ -40,6 +94,12 @@ export interface Agent {
   hostname: string | null;
   version: string | null;
   createdAt: string;
+  /** SHA-256 fingerprint of the agent's public key, once enrolled. Absent from older control planes. */
+  keyFingerprint?: string | null;
+  /** Revoked agents are refused for good. Absent from older control planes. */
+  revoked?: boolean;
+  revokedAt?: string | null;
+  revokedBy?: string | null;
 }
 
 export interface CreatedAgent {
@@ -88,6 +148,10 @@ export interface Connection {
   createdAt: string;
   /** Names of the policies that cover it; empty means admins only. Absent from older control planes. */
   policies?: string[];
+  /** ssh connections: the serving agent's host key (`ssh-ed25519 AAAA...`), null until it reported one. */
+  sshHostKey?: string | null;
+  /** ssh connections: `SHA256:...` of sshHostKey, as ssh prints it. */
+  sshHostKeyFingerprint?: string | null;
 }
 
 export interface User {
@@ -95,16 +159,18 @@ export interface User {
   name: string;
   /** How policies, sessions and the audit log name the user: `user:NAME`. */
   subject: string;
-  role: 'admin' | 'user';
+  role: Role;
   groups: string[];
   createdAt: string;
   createdBy: string;
+  /** local, oidc (provisioned at first login) or dev (the admin of airlock dev). Absent from older control planes. */
+  source?: string;
 }
 
 export interface CreateUserInput {
   name: string;
   groups?: string[];
-  role?: 'admin' | 'user';
+  role?: Role;
 }
 
 export interface CreatedUser {
@@ -260,21 +326,29 @@ export interface ApiClientOptions {
   url: string;
   token: string;
   timeoutMs?: number;
+  /** PEM of the one CA to trust for an https:// URL (a pinned CA); unset trusts the system's CAs. */
+  caPem?: string;
+  /** An OIDC login: its session token is refreshed before it expires and once after a 401. */
+  session?: LoginSession;
 }
 
 export class ApiClient {
   readonly url: string;
   private readonly token: string;
   private readonly timeoutMs: number;
+  private readonly dispatcher: Dispatcher | undefined;
+  private readonly session: LoginSession | undefined;
 
   constructor(options: ApiClientOptions) {
+    this.session = options.session;
     this.url = options.url.replace(/\/+$/, '');
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.dispatcher = dispatcherTrusting(options.caPem);
   }
 
   static fromProfile(profile: Profile): ApiClient {
-    return new ApiClient({ url: profile.url, token: profile.token });
+    return new ApiClient({ url: profile.url, token: profile.token, caPem: profile.caFile ? readCaFile(profile.caFile) : undefined, session: LoginSession.of(profile) });
   }
 
   /** A client for the saved login (or AIRLOCK_URL / AIRLOCK_TOKEN); throws NotLoggedInError. */
@@ -286,12 +360,44 @@ export class ApiClient {
     return this.request('GET', '/v1/whoami');
   }
 
+  /** How this control plane lets people log in (public). */
+  authSettings(): Promise<AuthSettings> {
+    return this.request('GET', '/v1/auth/config');
+  }
+
+  /** Trades an ID token from the identity provider for this control plane's session and refresh tokens (public). */
+  loginWithIdToken(idToken: string, flow: 'device' | 'pkce', nonce?: string): Promise<IssuedLogin> {
+    return this.request('POST', '/v1/auth/oidc', { idToken, flow, ...(nonce ? { nonce } : {}) });
+  }
+
+  /** Ends the login the refresh token belongs to (public). */
+  async logout(refreshToken: string): Promise<void> {
+    await this.request('POST', '/v1/auth/logout', { refreshToken });
+  }
+
+  createServiceAccount(input: CreateServiceAccountInput): Promise<CreatedServiceAccount> {
+    return this.request('POST', '/v1/service-accounts', input);
+  }
+
+  listServiceAccounts(all: boolean): Promise<ServiceAccount[]> {
+    return this.request<{ serviceAccounts: ServiceAccount[] }>('GET', `/v1/service-accounts${all ? '?all=true' : ''}`).then((r) => r.serviceAccounts);
+  }
+
+  revokeServiceAccount(name: string): Promise<ServiceAccount> {
+    return this.request('DELETE', `/v1/service-accounts/${encodeURIComponent(name)}`);
+  }
+
   createAgent(name: string): Promise<CreatedAgent> {
     return this.request('POST', '/v1/agents', { name });
   }
 
   listAgents(): Promise<Agent[]> {
     return this.request<{ agents: Agent[] }>('GET', '/v1/agents').then((r) => r.agents);
+  }
+
+  /** Closes the agent's streams now and refuses it from then on. */
+  revokeAgent(name: string): Promise<Agent> {
+    return this.request('POST', `/v1/agents/${encodeURIComponent(name)}/revoke`);
   }
 
   async deleteAgent(name: string): Promise<void> {
@@ -388,6 +494,16 @@ export class ApiClient {
     return this.openStream(`/v1/audit/export${searchOf(query)}`);
   }
 
+  /** A session's terminal recording (asciicast v2) as stored, or undefined when it has none. */
+  async openRecording(id: string): Promise<ReadableStream<Uint8Array> | undefined> {
+    try {
+      return await this.openStream(`/v1/sessions/${encodeURIComponent(id)}/recording`);
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  }
+
   revokeGrant(id: string): Promise<Grant> {
     return this.request('DELETE', `/v1/grants/${encodeURIComponent(id)}`);
   }
@@ -396,9 +512,10 @@ export class ApiClient {
    * One authenticated request; resolves to the parsed JSON body (undefined when empty). The body is
    * sent as JSON, or as it is when given as a RawBody.
    */
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async request<T>(method: string, path: string, body?: unknown, retried = false): Promise<T> {
+    const token = this.session ? await this.session.fresh() : this.token;
     const headers: Record<string, string> = {
-      authorization: `Bearer ${this.token}`,
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
       accept: 'application/json',
     };
     const raw = body instanceof RawBody ? body : undefined;
@@ -411,10 +528,14 @@ export class ApiClient {
         headers,
         body: raw ? raw.text : body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
+        ...this.trust(),
       });
       text = await response.text();
     } catch (err) {
       throw new ControlPlaneUnreachableError(this.url, describeFetchFailure(err, this.timeoutMs));
+    }
+    if (response.status === 401 && this.session && !retried && (await this.session.refreshAfterRefusal(token))) {
+      return this.request(method, path, body, true);
     }
     if (!response.ok) throw this.errorFor(response, text);
     if (text === '') return undefined as T;
@@ -438,7 +559,8 @@ export class ApiClient {
     const timer = setTimeout(() => controller.abort(new DOMException('no answer', 'TimeoutError')), this.timeoutMs);
     let response: Response;
     try {
-      response = await fetch(this.url + path, { headers: { authorization: `Bearer ${this.token}` }, signal: controller.signal });
+      const token = this.session ? await this.session.fresh() : this.token;
+      response = await fetch(this.url + path, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal, ...this.trust() });
     } catch (err) {
       throw new ControlPlaneUnreachableError(this.url, describeFetchFailure(err, this.timeoutMs));
     } finally {
@@ -446,6 +568,11 @@ export class ApiClient {
     }
     if (!response.ok || !response.body) throw this.errorFor(response, await response.text());
     return response.body;
+  }
+
+  /** The pinned CA, as fetch takes it (undici's dispatcher option). */
+  private trust(): RequestInit {
+    return (this.dispatcher ? { dispatcher: this.dispatcher } : {}) as RequestInit;
   }
 
   private errorFor(response: Response, text: string): ApiError {
@@ -489,6 +616,8 @@ function describeFetchFailure(err: unknown, timeoutMs: number): string {
     return `no answer within ${timeoutMs / 1000}s`;
   }
   const cause = (err as { cause?: unknown })?.cause;
+  const tls = describeTlsFailure(err);
+  if (tls) return tls;
   // A happy-eyeballs failure is an AggregateError with an empty message: its inner errors say why.
   const candidates = [cause, ...nestedErrors(cause), err];
   for (const candidate of candidates) {

@@ -13,6 +13,12 @@ export interface Profile {
   token: string;
   /** gRPC endpoint for tunnels, when it differs from `url`. */
   grpcUrl?: string;
+  /** The CA pinned for an https:// control plane (absolute path); unset trusts the system's CAs. */
+  caFile?: string;
+  /** After an OIDC login: trades once for the next session token (`token`), see login-session.ts. */
+  refreshToken?: string;
+  /** When `token` (a session token) expires, ISO-8601; absent for API tokens, which do not. */
+  expiresAt?: string;
 }
 
 type Env = NodeJS.ProcessEnv;
@@ -49,7 +55,10 @@ export function loadProfile(env: Env = process.env): Profile {
   const token = env.AIRLOCK_TOKEN || saved?.token;
   if (!url || !token) throw new NotLoggedInError();
   const grpcUrl = env.AIRLOCK_GRPC_URL || saved?.grpcUrl;
-  return { url: normalizeUrl(url), token, ...(grpcUrl ? { grpcUrl } : {}) };
+  const caFile = env.AIRLOCK_CA_FILE || saved?.caFile;
+  // A token from the environment is used as it is; only a saved OIDC login refreshes itself.
+  const login = saved && !env.AIRLOCK_TOKEN && saved.refreshToken ? { refreshToken: saved.refreshToken, ...(saved.expiresAt ? { expiresAt: saved.expiresAt } : {}) } : {};
+  return { url: normalizeUrl(url), token, ...(grpcUrl ? { grpcUrl } : {}), ...(caFile ? { caFile } : {}), ...login };
 }
 
 /** Writes the profile atomically with mode 0600 in a 0700 directory; returns the file path. */
@@ -88,6 +97,9 @@ function parseProfile(text: string): Profile | undefined {
       url: normalizeUrl(value.url),
       token: value.token,
       ...(typeof value.grpcUrl === 'string' ? { grpcUrl: value.grpcUrl } : {}),
+      ...(typeof value.caFile === 'string' ? { caFile: value.caFile } : {}),
+      ...(typeof value.refreshToken === 'string' ? { refreshToken: value.refreshToken } : {}),
+      ...(typeof value.expiresAt === 'string' ? { expiresAt: value.expiresAt } : {}),
     };
   } catch {
     return undefined;

@@ -72,7 +72,10 @@ export interface AgentView {
   lastSeenAt: string | null;
   hostname: string | null;
   version: string | null;
-  keyPrefix: string | null;
+  keyFingerprint: string | null;
+  revoked: boolean;
+  revokedAt: string | null;
+  revokedBy: string | null;
   enrolledAt: string | null;
   joinTokenExpiresAt: string | null;
   createdAt: string;
@@ -189,12 +192,13 @@ export class FakeControlPlane {
   agents: AgentView[] = [
     {
       id: IDS.east, name: 'east', enrolled: true, connected: true, connectedAt: '2025-11-25T06:59:00.000Z',
-      lastSeenAt: NOW, hostname: 'db-gw-1', version: '0.1.0', keyPrefix: 'alk_agent_3fZk81Qa',
+      lastSeenAt: NOW, hostname: 'db-gw-1', version: '0.1.0', keyFingerprint: 'SHA256:3fZk81QaTestFingerprintOfTheEastAgentsKey01',
+      revoked: false, revokedAt: null, revokedBy: null,
       enrolledAt: '2025-11-24T12:00:00.000Z', joinTokenExpiresAt: null, createdAt: '2025-11-24T11:58:00.000Z',
     },
     {
       id: IDS.west, name: 'west', enrolled: false, connected: false, connectedAt: null, lastSeenAt: null,
-      hostname: null, version: null, keyPrefix: null, enrolledAt: null,
+      hostname: null, version: null, keyFingerprint: null, revoked: false, revokedAt: null, revokedBy: null, enrolledAt: null,
       joinTokenExpiresAt: '2025-11-25T08:00:00.000Z', createdAt: NOW,
     },
   ];
@@ -260,6 +264,7 @@ export class FakeControlPlane {
     { method: 'GET', pattern: /^\/v1\/agents$/, handle: () => [200, { agents: this.agents }], adminOnly: 'manage agents' },
     { method: 'POST', pattern: /^\/v1\/agents$/, handle: (_, { body }) => this.createAgent(body), adminOnly: 'manage agents' },
     { method: 'DELETE', pattern: /^\/v1\/agents\/([^/]+)$/, handle: (m) => this.deleteAgent(m[1]), adminOnly: 'manage agents' },
+    { method: 'POST', pattern: /^\/v1\/agents\/([^/]+)\/revoke$/, handle: (m) => this.revokeAgent(m[1]), adminOnly: 'manage agents' },
     { method: 'GET', pattern: /^\/v1\/connections$/, handle: () => [200, { connections: this.connections.map((c) => this.withPolicies(c)) }] },
     { method: 'POST', pattern: /^\/v1\/connections$/, handle: (_, { body }) => this.createConnection(body), adminOnly: 'create connections' },
     { method: 'GET', pattern: /^\/v1\/connections\/([^/]+)$/, handle: (m) => this.getConnection(m[1]) },
@@ -354,7 +359,8 @@ export class FakeControlPlane {
     const joinTokenExpiresAt = new Date(now.getTime() + ttl * 1000).toISOString();
     const created: AgentView = {
       id: uuid(this.nextId++), name, enrolled: false, connected: false, connectedAt: null, lastSeenAt: null,
-      hostname: null, version: null, keyPrefix: null, enrolledAt: null, joinTokenExpiresAt, createdAt: now.toISOString(),
+      hostname: null, version: null, keyFingerprint: null, revoked: false, revokedAt: null, revokedBy: null, enrolledAt: null,
+      joinTokenExpiresAt, createdAt: now.toISOString(),
     };
     this.agents = [...this.agents, created].sort(byName);
     return [201, {
@@ -363,6 +369,14 @@ export class FakeControlPlane {
       joinTokenExpiresAt,
       command: `airlock-agent --url ${this.url} --join-token ${JOIN_TOKEN}`,
     }];
+  }
+
+  private revokeAgent(name: string): Reply {
+    const agent = this.agents.find((a) => a.name === name);
+    if (!agent) return [404, problem('not_found', `agent "${name}" does not exist`)];
+    if (agent.revoked) return [409, problem('conflict', `agent "${name}" is already revoked (at ${agent.revokedAt} by ${agent.revokedBy})`)];
+    Object.assign(agent, { revoked: true, revokedAt: NOW, revokedBy: 'user:alice', connected: false, connectedAt: null });
+    return [200, agent];
   }
 
   private deleteAgent(name: string): Reply {

@@ -1,12 +1,14 @@
 import { GrpcCallError, GrpcChannel, GrpcStatus } from '@airlock/proto';
 import { AuthError, CliError, ControlPlaneUnreachableError, ExitCode, NotFoundError } from '../lib/errors.js';
 import type { Profile } from '../lib/profile.js';
+import { readCaFile } from '../lib/tls-trust.js';
 
 export function channelFor(profile: Profile): GrpcChannel {
-  return new GrpcChannel(profile.grpcUrl ?? profile.url, { token: () => profile.token });
+  const ca = profile.caFile ? readCaFile(profile.caFile) : undefined;
+  return new GrpcChannel(profile.grpcUrl ?? profile.url, { token: () => profile.token, ca });
 }
 
-const NETWORK_FAILURE = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|timed out connecting/;
+const NETWORK_FAILURE = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|timed out connecting|TLS certificate|does not answer with TLS/;
 
 /** Turns a gRPC failure into the CLI's one-line error with the right exit code. */
 export function cliErrorFromGrpc(error: unknown, url: string): CliError {

@@ -1,8 +1,8 @@
 import { DomainError } from '../common/errors.js';
 
-export type EnrollmentRefusal = 'unknown_token' | 'expired' | 'already_used';
+export type EnrollmentRefusal = 'unknown_token' | 'expired' | 'already_used' | 'revoked' | 'invalid_key';
 
-/** A join token that cannot enrol an agent; `reason` lets the gateway answer in gRPC terms. */
+/** A join token (or key) that cannot enrol an agent; `reason` lets the gateway answer in gRPC terms. */
 export class AgentEnrollmentError extends DomainError {
   override readonly name = 'AgentEnrollmentError';
   readonly code = 'enrollment_refused';
@@ -11,6 +11,8 @@ export class AgentEnrollmentError extends DomainError {
   constructor(
     readonly reason: EnrollmentRefusal,
     message: string,
+    /** The agent the join token belongs to, when the token is a real one. */
+    readonly agentName?: string,
   ) {
     super(message);
   }

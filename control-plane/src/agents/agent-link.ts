@@ -50,5 +50,11 @@ export interface AgentLink {
   openSession(order: OpenSessionOrder): void;
   kill(sessionId: string, reason: string): void;
   notifyDecision(notice: DecisionNotice): void;
+  /** Ends the control stream; `revoked` tells the agent it is refused for good (it stops retrying). */
+  close(reason: string, options?: { revoked?: boolean }): void;
+}
+
+/** A session stream an agent opened, held by whoever relays it; closing it ends that session. */
+export interface AgentStream {
   close(reason: string): void;
 }

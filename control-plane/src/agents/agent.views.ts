@@ -10,7 +10,11 @@ export class AgentView {
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastSeenAt!: string | null;
   @ApiProperty({ type: String, nullable: true }) hostname!: string | null;
   @ApiProperty({ type: String, nullable: true }) version!: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'Visible prefix of the agent key' }) keyPrefix!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: "SHA-256 fingerprint of the agent's public key (the private key never leaves the agent)", example: 'SHA256:3fZk81Qa…' })
+  keyFingerprint!: string | null;
+  @ApiProperty({ description: 'Revoked agents are refused for good' }) revoked!: boolean;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) revokedAt!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'user:alice' }) revokedBy!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) enrolledAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) joinTokenExpiresAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
@@ -39,7 +43,10 @@ export function toAgentView(agent: AgentEntity, connectedAt: Date | null): Agent
     lastSeenAt: iso(agent.lastSeenAt),
     hostname: agent.hostname,
     version: agent.version,
-    keyPrefix: agent.keyPrefix,
+    keyFingerprint: agent.keyFingerprint,
+    revoked: agent.revokedAt !== null,
+    revokedAt: iso(agent.revokedAt),
+    revokedBy: agent.revokedBy,
     enrolledAt: iso(agent.enrolledAt),
     joinTokenExpiresAt: enrolled ? null : iso(agent.joinTokenExpiresAt),
     createdAt: agent.createdAt.toISOString(),

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse,
 import { ServerInfo } from '../common/server-info.js';
 import { AdminOnly, CurrentPrincipal, type Principal } from '../identity/principal.js';
 import { AgentRegistry } from './agent-registry.js';
-import { AgentListView, CreatedAgentView, toAgentView } from './agent.views.js';
+import { AgentListView, AgentView, CreatedAgentView, toAgentView } from './agent.views.js';
 import { AgentsService } from './agents.service.js';
 import { CreateAgentDto } from './dto/create-agent.dto.js';
 
@@ -35,6 +35,13 @@ export class AgentsController {
   async list(): Promise<AgentListView> {
     const agents = await this.agents.list();
     return { agents: agents.map((a) => toAgentView(a, this.registry.connectedAt(a.id))) };
+  }
+
+  @Post(':name/revoke')
+  @HttpCode(200)
+  @ApiOkResponse({ type: AgentView, description: "Revoked: the agent's control and session streams are closed and it is refused from now on" })
+  async revoke(@Param('name') name: string, @CurrentPrincipal() principal: Principal): Promise<AgentView> {
+    return toAgentView(await this.agents.revoke(name, principal.subject), null);
   }
 
   @Delete(':name')

@@ -12,8 +12,8 @@ export interface NewAgent {
 }
 
 export interface Enrollment {
-  keyPrefix: string;
-  keyHash: string;
+  publicKey: string;
+  keyFingerprint: string;
   hostname: string | null;
   version: string | null;
   at: Date;
@@ -27,10 +27,13 @@ export class AgentsRepository {
     const row = this.agents.create({
       ...agent,
       joinTokenUsedAt: null,
-      keyPrefix: null,
-      keyHash: null,
+      publicKey: null,
+      keyFingerprint: null,
+      revokedAt: null,
+      revokedBy: null,
       hostname: null,
       version: null,
+      sshHostKey: null,
       enrolledAt: null,
       lastSeenAt: null,
     });
@@ -58,23 +61,19 @@ export class AgentsRepository {
     return this.agents.findOneBy({ joinTokenHash });
   }
 
-  findByKeyPrefix(keyPrefix: string): Promise<AgentEntity[]> {
-    return this.agents.findBy({ keyPrefix });
-  }
-
   /**
-   * Spends the join token and stores the agent key in one conditional update,
+   * Spends the join token and stores the agent's public key in one conditional update,
    * so two concurrent enrolments with the same token cannot both succeed.
    */
   async completeEnrollment(id: string, enrollment: Enrollment): Promise<boolean> {
     const result = await this.agents.update(
-      { id, joinTokenUsedAt: IsNull() },
+      { id, joinTokenUsedAt: IsNull(), revokedAt: IsNull() },
       {
         joinTokenUsedAt: enrollment.at,
         enrolledAt: enrollment.at,
         lastSeenAt: enrollment.at,
-        keyPrefix: enrollment.keyPrefix,
-        keyHash: enrollment.keyHash,
+        publicKey: enrollment.publicKey,
+        keyFingerprint: enrollment.keyFingerprint,
         hostname: enrollment.hostname,
         version: enrollment.version,
       },
@@ -82,8 +81,16 @@ export class AgentsRepository {
     return (result.affected ?? 0) === 1;
   }
 
-  async markSeen(id: string, at: Date, info: { hostname?: string; version?: string }): Promise<void> {
-    await this.agents.update({ id }, { lastSeenAt: at, ...definedOnly(info) });
+  /** Marks the agent revoked unless it already is; false when it was (the first revocation stands). */
+  async revoke(id: string, at: Date, by: string): Promise<boolean> {
+    const result = await this.agents.update({ id, revokedAt: IsNull() }, { revokedAt: at, revokedBy: by });
+    return (result.affected ?? 0) === 1;
+  }
+
+  /** False when the agent is revoked (or gone): nothing is updated then. */
+  async markSeen(id: string, at: Date, info: { hostname?: string; version?: string; sshHostKey?: string }): Promise<boolean> {
+    const result = await this.agents.update({ id, revokedAt: IsNull() }, { lastSeenAt: at, ...definedOnly(info) });
+    return (result.affected ?? 0) === 1;
   }
 
   /** Names of the connections that route through this agent (they block its deletion). */

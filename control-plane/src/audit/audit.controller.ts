@@ -1,14 +1,14 @@
 import { Readable } from 'node:stream';
 import { Controller, Get, Query, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { AdminOnly } from '../identity/principal.js';
+import { Roles } from '../identity/principal.js';
 import { AuditListView, AuditVerifyView, toAuditEventView } from './audit.views.js';
 import { AuditService } from './audit.service.js';
 import { ExportAuditQuery, ListAuditQuery } from './dto/audit-filter.query.js';
 
 @ApiTags('audit')
 @ApiBearerAuth()
-@AdminOnly('read the audit log')
+@Roles(['admin', 'auditor'], 'read the audit log')
 @Controller('v1/audit')
 export class AuditController {
   constructor(private readonly audit: AuditService) {}

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import { AgentsRepository } from '../agents/agents.repository.js';
 import { AgentsService } from '../agents/agents.service.js';
+import { ControlPlaneIdentity } from '../agents/control-plane-identity.js';
 import { AuditService } from '../audit/audit.service.js';
 import { CLOCK, systemClock } from './clock.js';
 import { LOGGER, StructuredLogger } from './logger.js';
@@ -14,13 +15,14 @@ import { LOGGER, StructuredLogger } from './logger.js';
 describe('decorator metadata', () => {
   it('is emitted, so Nest injects class-typed dependencies', async () => {
     // Token-injected parameters (clock, logger) are typed by interface or type-only import, hence Object.
-    expect(Reflect.getMetadata('design:paramtypes', AgentsService)).toEqual([AgentsRepository, AgentRegistry, AuditService, Object, Object]);
+    expect(Reflect.getMetadata('design:paramtypes', AgentsService)).toEqual([AgentsRepository, AgentRegistry, ControlPlaneIdentity, AuditService, Object, Object]);
 
     const moduleRef = await Test.createTestingModule({
       providers: [
         AgentsService,
         AgentRegistry,
         { provide: AgentsRepository, useValue: { marker: 'repository' } },
+        { provide: ControlPlaneIdentity, useValue: {} },
         { provide: AuditService, useValue: {} },
         { provide: CLOCK, useValue: systemClock },
         { provide: LOGGER, useValue: new StructuredLogger('silent') },

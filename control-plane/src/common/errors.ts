@@ -7,6 +7,8 @@ export abstract class DomainError extends Error {
   abstract readonly httpStatus: number;
   /** Machine-readable specifics added to the error body next to `error` and `message` (e.g. `problems`). */
   readonly details?: Record<string, unknown>;
+  /** Response headers the HTTP peer needs (e.g. `Retry-After` on a 429). */
+  readonly headers?: Record<string, string>;
 }
 
 export class InvalidRequestError extends DomainError {

@@ -41,6 +41,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     const [status, body] = this.describe(exception, request);
     if (response.headersSent) return;
     if (exception instanceof UnauthenticatedError) response.setHeader('WWW-Authenticate', 'Bearer');
+    if (exception instanceof DomainError) for (const [name, value] of Object.entries(exception.headers ?? {})) response.setHeader(name, value);
     response.status(status).json(body);
   }
 

@@ -1,7 +1,7 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 
 /** The kinds of bearer secrets the control plane issues; the kind is visible in the token itself. */
-export type TokenKind = 'admin' | 'user' | 'join' | 'agent';
+export type TokenKind = 'admin' | 'user' | 'join' | 'agent' | 'sa' | 'refresh';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const RANDOM_LENGTH = 32;

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { type IdentityConfig, type IdentityConfigInput, identityInputFromEnv, parseIdentityConfig } from '../identity/identity-config.js';
+import { parseTransportConfig, type TransportConfig, type TransportConfigInput, transportInputFromEnv } from './transport-config.js';
 
 /** Where the control plane keeps its state. */
 export type DatabaseConfig =
@@ -27,6 +29,12 @@ export interface ControlPlaneConfig {
   readonly logLevel: LogLevel;
   /** Review webhooks; undefined when AIRLOCK_WEBHOOK_URL is not set. */
   readonly webhook: WebhookConfig | undefined;
+  /** Every audit event, in order, to a SIEM endpoint; undefined when AIRLOCK_AUDIT_WEBHOOK_URL is not set. */
+  readonly auditWebhook: WebhookConfig | undefined;
+  /** OIDC logins, session tokens, dev mode and authentication rate limits (identity/identity-config.ts). */
+  readonly identity: IdentityConfig;
+  /** TLS for HTTP and gRPC (AIRLOCK_TLS_CERT / AIRLOCK_TLS_KEY), or the explicit choice of plaintext on loopback. */
+  readonly transport: TransportConfig;
 }
 
 /** Everything a caller may set explicitly; unset fields take the documented defaults. */
@@ -40,6 +48,10 @@ export interface ConfigInput {
   logLevel?: string;
   webhookUrl?: string;
   webhookSecret?: string;
+  auditWebhookUrl?: string;
+  auditWebhookSecret?: string;
+  identity?: IdentityConfigInput;
+  transport?: TransportConfigInput;
 }
 
 export class ConfigError extends Error {
@@ -62,8 +74,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     logLevel: env.AIRLOCK_LOG_LEVEL,
     webhookUrl: env.AIRLOCK_WEBHOOK_URL,
     webhookSecret: env.AIRLOCK_WEBHOOK_SECRET,
+    auditWebhookUrl: env.AIRLOCK_AUDIT_WEBHOOK_URL,
+    auditWebhookSecret: env.AIRLOCK_AUDIT_WEBHOOK_SECRET,
   };
-  return buildConfig({ ...withoutEmpty(fromEnv), ...withoutEmpty(overrides) });
+  const identity = { ...identityInputFromEnv(env), ...overrides.identity };
+  const transport = { ...transportInputFromEnv(env), ...overrides.transport };
+  return buildConfig({ ...withoutEmpty(fromEnv), ...withoutEmpty(overrides), identity, transport });
 }
 
 /** Builds a validated, frozen config from explicit values (tests use this directly). */
@@ -71,7 +87,9 @@ export function buildConfig(input: ConfigInput = {}): ControlPlaneConfig {
   const host = input.host ?? '127.0.0.1';
   const port = parsePort(input.port ?? 7070);
   const dataDir = path.resolve(input.dataDir ?? './.airlock/control-plane');
-  const publicUrl = input.publicUrl === undefined ? defaultPublicUrl(host, port) : parsePublicUrl(input.publicUrl);
+  const transport = parseTransportConfig(input.transport ?? {}, host);
+  const scheme = transport.tls ? 'https' : 'http';
+  const publicUrl = input.publicUrl === undefined ? defaultPublicUrl(host, port, scheme) : parsePublicUrl(input.publicUrl);
   return Object.freeze({
     host,
     port,
@@ -82,14 +100,17 @@ export function buildConfig(input: ConfigInput = {}): ControlPlaneConfig {
     bootstrapToken: parseBootstrapToken(input.bootstrapToken),
     logLevel: parseLogLevel(input.logLevel ?? 'info'),
     webhook: parseWebhook(input.webhookUrl, input.webhookSecret),
+    auditWebhook: parseWebhook(input.auditWebhookUrl, input.auditWebhookSecret, 'AIRLOCK_AUDIT_WEBHOOK', 'audit events'),
+    identity: parseIdentityConfig(input.identity ?? {}, host),
+    transport,
   });
 }
 
 /** A wildcard bind address is not something a client can dial, so advertise loopback instead. */
-export function defaultPublicUrl(host: string, port: number): string {
+export function defaultPublicUrl(host: string, port: number, scheme: 'http' | 'https' = 'http'): string {
   const dialable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const bracketed = dialable.includes(':') ? `[${dialable}]` : dialable;
-  return `http://${bracketed}:${port}`;
+  return `${scheme}://${bracketed}:${port}`;
 }
 
 function parsePort(value: number | string): number {
@@ -140,23 +161,23 @@ function parseLogLevel(value: string): LogLevel {
 }
 
 /** Messages name the variables but never echo the secret. */
-function parseWebhook(url: string | undefined, secret: string | undefined): WebhookConfig | undefined {
+function parseWebhook(url: string | undefined, secret: string | undefined, prefix = 'AIRLOCK_WEBHOOK', what = 'review webhooks'): WebhookConfig | undefined {
   if (url === undefined) {
-    if (secret !== undefined) throw new ConfigError('AIRLOCK_WEBHOOK_SECRET is set but AIRLOCK_WEBHOOK_URL is not: set both to send review webhooks, or neither');
+    if (secret !== undefined) throw new ConfigError(`${prefix}_SECRET is set but ${prefix}_URL is not: set both to send ${what}, or neither`);
     return undefined;
   }
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError(`AIRLOCK_WEBHOOK_URL is not a valid URL: "${url}"`);
+    throw new ConfigError(`${prefix}_URL is not a valid URL: "${url}"`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ConfigError(`AIRLOCK_WEBHOOK_URL must be an http:// or https:// URL, got "${url}"`);
+    throw new ConfigError(`${prefix}_URL must be an http:// or https:// URL, got "${url}"`);
   }
-  if (secret === undefined) throw new ConfigError('AIRLOCK_WEBHOOK_SECRET must be set when AIRLOCK_WEBHOOK_URL is set: it signs every webhook body');
+  if (secret === undefined) throw new ConfigError(`${prefix}_SECRET must be set when ${prefix}_URL is set: it signs every webhook body`);
   if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
-    throw new ConfigError(`AIRLOCK_WEBHOOK_SECRET must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters`);
+    throw new ConfigError(`${prefix}_SECRET must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters`);
   }
   return Object.freeze({ url, secret });
 }

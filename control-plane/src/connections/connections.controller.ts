@@ -1,12 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AdminOnly, CurrentPrincipal, type Principal } from '../identity/principal.js';
+import { AdminOnly, AnyRole, CurrentPrincipal, type Principal } from '../identity/principal.js';
 import { ConnectionListView, ConnectionView, toConnectionView } from './connection.views.js';
 import { ConnectionsService } from './connections.service.js';
 import { CreateConnectionDto } from './dto/create-connection.dto.js';
 
 @ApiTags('connections')
 @ApiBearerAuth()
+@AnyRole()
 @Controller('v1/connections')
 export class ConnectionsController {
   constructor(private readonly connections: ConnectionsService) {}

@@ -34,6 +34,8 @@ export interface ConnectionDetails {
   readonly agentConnected: boolean;
   /** Names of the live policies that cover it. */
   readonly policies: string[];
+  /** ssh connections: the host key the serving agent reported (null until it has). */
+  readonly sshHostKey?: string | null;
 }
 
 @Injectable()
@@ -80,7 +82,10 @@ export class ConnectionsService {
       details: { connectionId: connection.id, type: connection.type, agent: agent.name, host: connection.host, port: connection.port, database: connection.database, secret: connection.secretRef },
     });
     const policies = (await this.policies.coveringPolicies([connection])).get(connection.name) ?? [];
-    return { connection, agentName: agent.name, agentConnected: this.registry.isConnected(agent.id), policies };
+    return {
+      connection, agentName: agent.name, agentConnected: this.registry.isConnected(agent.id), policies,
+      ...(connection.type === 'ssh' ? { sshHostKey: agent.sshHostKey ?? null } : {}),
+    };
   }
 
   /** The connection named `name`; throws NotFoundError with a readable message if there is none. */
@@ -108,11 +113,14 @@ export class ConnectionsService {
   private async withAgents(connections: ConnectionEntity[]): Promise<ConnectionDetails[]> {
     const names = await this.agents.namesById(connections.map((c) => c.agentId));
     const policies = await this.policies.coveringPolicies(connections);
+    const sshAgents = connections.filter((c) => c.type === 'ssh').map((c) => c.agentId);
+    const hostKeys = sshAgents.length > 0 ? await this.agents.sshHostKeysById(sshAgents) : new Map<string, string | null>();
     return connections.map((connection) => ({
       connection,
       agentName: names.get(connection.agentId) ?? '',
       agentConnected: this.registry.isConnected(connection.agentId),
       policies: policies.get(connection.name) ?? [],
+      ...(connection.type === 'ssh' ? { sshHostKey: hostKeys.get(connection.agentId) ?? null } : {}),
     }));
   }
 }

@@ -7,6 +7,7 @@ import { AgentEntity } from '../agents/agent.entity.js';
 import { ConnectionEntity } from '../connections/connection.entity.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { SessionEventEntity } from '../sessions/session-event.entity.js';
+import { SessionRecordingEntity } from '../sessions/session-recording.entity.js';
 import { InitialSchema1764057600000 } from './migrations/1764057600000-initial-schema.js';
 import { UsersPoliciesAudit1764144000000 } from './migrations/1764144000000-users-policies-audit.js';
 import { UserEntity } from '../identity/user.entity.js';
@@ -23,6 +24,12 @@ import { AccessReviewsGrants1764300000001 } from './migrations/1764300000001-acc
 import { AuditHashChain1764400000000 } from './migrations/1764400000000-audit-hash-chain.js';
 import { ConnectionTags1764400000001 } from './migrations/1764400000001-connection-tags.js';
 import { ProtocolTargets1764500000000 } from './migrations/1764500000000-protocol-targets.js';
+import { AgentSshHostKey1764500000001 } from './migrations/1764500000001-agent-ssh-host-key.js';
+import { Identity1764600000000 } from './migrations/1764600000000-identity.js';
+import { SigningKeyEntity } from '../identity/session-tokens/signing-key.entity.js';
+import { LoginSessionEntity, RefreshTokenEntity } from '../identity/login-sessions/login-session.entity.js';
+import { ServiceAccountEntity } from '../identity/service-accounts/service-account.entity.js';
+import { AgentKeyPairs1764700000000 } from './migrations/1764700000000-agent-key-pairs.js';
 
 export const ENTITIES = [
   ApiTokenEntity,
@@ -31,6 +38,7 @@ export const ENTITIES = [
   ConnectionEntity,
   SessionEntity,
   SessionEventEntity,
+  SessionRecordingEntity,
   PolicyEntity,
   PolicyVersionEntity,
   AuditEventEntity,
@@ -39,8 +47,12 @@ export const ENTITIES = [
   StatementApprovalEntity,
   WebhookDeliveryEntity,
   GrantEntity,
+  SigningKeyEntity,
+  LoginSessionEntity,
+  RefreshTokenEntity,
+  ServiceAccountEntity,
 ];
-export const MIGRATIONS = [InitialSchema1764057600000, UsersPoliciesAudit1764144000000, Reviews1764200000000, StatementVerdicts1764200000001, WebhookDeliveries1764300000000, AccessReviewsGrants1764300000001, AuditHashChain1764400000000, ConnectionTags1764400000001, ProtocolTargets1764500000000];
+export const MIGRATIONS = [InitialSchema1764057600000, UsersPoliciesAudit1764144000000, Reviews1764200000000, StatementVerdicts1764200000001, WebhookDeliveries1764300000000, AccessReviewsGrants1764300000001, AuditHashChain1764400000000, ConnectionTags1764400000001, ProtocolTargets1764500000000, AgentSshHostKey1764500000001, Identity1764600000000, AgentKeyPairs1764700000000];
 
 /** Real Postgres when DATABASE_URL is set, otherwise embedded PGlite on disk; the schema comes only from migrations. */
 export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {

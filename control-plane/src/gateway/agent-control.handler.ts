@@ -1,3 +1,4 @@
+import http2 from 'node:http2';
 import { Inject, Injectable } from '@nestjs/common';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
@@ -12,18 +13,22 @@ import {
   StatementProtocol,
   TlsMode,
 } from '@airlock/proto';
-import type { DecisionRequest, GrpcServerCall, SessionEvent } from '@airlock/proto';
+import type { DecisionRequest, GrpcServerCall, SessionEvent, StatementExecuted } from '@airlock/proto';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
 import type { AgentLink, DecisionNotice, OpenSessionOrder } from '../agents/agent-link.js';
 import type { AgentEntity } from '../agents/agent.entity.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import { AgentsService } from '../agents/agents.service.js';
+import { AgentAuthenticator } from '../agents/agent-authenticator.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { SessionsService } from '../sessions/sessions.service.js';
+import { type RecordedStatement, SessionsService } from '../sessions/sessions.service.js';
+import { ConflictError, DomainError } from '../common/errors.js';
+import { SessionRecordingsService } from '../sessions/session-recordings.service.js';
 import { ReviewsService } from '../reviews/reviews.service.js';
 import { SessionAttachError, SessionBroker } from './session-broker.js';
 import { WIRE_CONNECTION_TYPES } from './wire-connection-types.js';
+import { authenticateAgentCall } from './agent-call-auth.js';
 
 export const HEARTBEAT_INTERVAL_MS = 5000;
 /** How long a disconnected agent has to come back before the statements it held are given up. */
@@ -47,9 +52,14 @@ const PROTOCOL_NAMES: Record<number, string> = {
   [StatementProtocol.KUBERNETES]: 'kubernetes',
 };
 
+/** How long a closed control stream may take to deliver its final status before it is reset. */
+const CLOSE_FLUSH_MS = 500;
+
 /** The control plane's end of one agent's control stream. */
 class GrpcAgentLink implements AgentLink {
   readonly connectedAt = new Date();
+  /** Set by close(): nothing more the agent sends on this stream is applied. */
+  closed = false;
 
   constructor(private readonly agent: AgentEntity, private readonly call: GrpcServerCall) {}
 
@@ -108,8 +118,13 @@ class GrpcAgentLink implements AgentLink {
     });
   }
 
-  close(reason: string): void {
-    this.call.finish(GrpcStatus.UNAVAILABLE, reason);
+  close(reason: string, options: { revoked?: boolean } = {}): void {
+    this.closed = true;
+    this.call.finish(options.revoked ? GrpcStatus.PERMISSION_DENIED : GrpcStatus.UNAVAILABLE, reason);
+    // The agent may not end its side; the stream must not outlive the link either way.
+    setTimeout(() => {
+      if (!this.call.stream.destroyed) this.call.stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, CLOSE_FLUSH_MS).unref();
   }
 }
 
@@ -118,8 +133,10 @@ class GrpcAgentLink implements AgentLink {
 export class AgentControlHandler {
   constructor(
     private readonly agents: AgentsService,
+    private readonly authenticator: AgentAuthenticator,
     private readonly registry: AgentRegistry,
     private readonly sessions: SessionsService,
+    private readonly recordings: SessionRecordingsService,
     private readonly broker: SessionBroker,
     private readonly reviews: ReviewsService,
     private readonly metrics: MetricsService,
@@ -127,7 +144,7 @@ export class AgentControlHandler {
   ) {}
 
   readonly serve = async (call: GrpcServerCall): Promise<void> => {
-    const agent = await this.authenticate(call);
+    const agent = await authenticateAgentCall(this.authenticator, call);
     if (!agent) return;
     const hello = await call.reader.readOne().catch(() => undefined);
     if (!hello) return call.finish(GrpcStatus.INVALID_ARGUMENT, 'the control stream must start with hello');
@@ -136,12 +153,15 @@ export class AgentControlHandler {
     const link = new GrpcAgentLink(agent, call);
     this.registry.register(link);
     this.metrics.agentsConnected.set(this.registry.connectedCount);
-    await this.agents.markSeen(agent.id, { hostname: first.message.value.hostname, version: first.message.value.version });
+    const { hostname, version, sshHostKey } = first.message.value;
+    const admitted = await this.agents.markSeen(agent.id, { hostname, version, ...(sshHostKey ? { sshHostKey } : {}) });
+    if (!admitted) this.registry.disconnect(agent.id, `agent "${agent.name}" was revoked`, { revoked: true }); // revoked while it connected
     link.send({ message: { case: 'welcome', value: { agentId: agent.id, agentName: agent.name, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS } } });
     await this.reviews.cancelOrphans(agent.id, first.message.value.heldRequestIds, `agent:${agent.name}`);
     const watchdog = this.watchSilence(call, agent);
     try {
       for await (const payload of call.reader.messages()) {
+        if (link.closed) break;
         watchdog.heard();
         // One message that cannot be applied must not cost the agent its link.
         await this.apply(agent, link, fromBinary(ControlRequestSchema, payload)).catch((error: Error) =>
@@ -187,26 +207,30 @@ export class AgentControlHandler {
     return { heard: () => (lastHeard = Date.now()), stop: () => clearInterval(timer) };
   }
 
-  private async authenticate(call: GrpcServerCall): Promise<AgentEntity | null> {
-    const key = call.bearerToken();
-    const agent = key ? await this.agents.authenticateKey(key) : null;
-    if (!agent) {
-      this.logger.warn('agent refused: unknown key', { peer: call.peerAddress() });
-      call.finish(GrpcStatus.UNAUTHENTICATED, 'unknown agent key; enrol the agent again with a new join token');
-    }
-    return agent;
-  }
-
   private async apply(agent: AgentEntity, link: GrpcAgentLink, request: ReturnType<typeof fromBinary<typeof ControlRequestSchema>>): Promise<void> {
     switch (request.message.case) {
       case 'heartbeat':
         link.send({ message: { case: 'heartbeatAck', value: { sequence: request.message.value.sequence } } });
         this.metrics.agentSessionsActive.set({ agent: agent.name }, request.message.value.activeSessions);
-        await this.agents.markSeen(agent.id);
+        // Revoked through another replica: this one finds out here, within a heartbeat.
+        if (!(await this.agents.markSeen(agent.id))) this.registry.disconnect(agent.id, `agent "${agent.name}" was revoked`, { revoked: true });
         return;
-      case 'sessionEvents':
-        await this.applySessionEvents(request.message.value.events);
+      case 'sessionEvents': {
+        const { events, batch } = request.message.value;
+        try {
+          await this.applySessionEvents(events);
+        } catch (error) {
+          if (!(error instanceof DomainError)) {
+            // Not acknowledged: the agent keeps the batch and sends it again; its policy decides what happens if that lasts.
+            this.logger.error('could not store session events; the agent will resend them', { agent: agent.name, batch: Number(batch), error: (error as Error).message });
+            return;
+          }
+          // Resending cannot fix it (an unknown session): acknowledged so it does not block what follows.
+          this.logger.error('refused session events', { agent: agent.name, batch: Number(batch), error: error.message });
+        }
+        if (batch > 0n) link.send({ message: { case: 'eventsStored', value: { throughBatch: batch } } });
         return;
+      }
       case 'decisionRequest':
         await this.holdForReview(agent, link, request.message.value);
         return;
@@ -251,36 +275,40 @@ export class AgentControlHandler {
     }
   }
 
+  /** Stores a batch; throws when any of it could not be stored. Resent events are stored once. */
   private async applySessionEvents(events: SessionEvent[]): Promise<void> {
     const statementsBySession = new Map<string, Parameters<SessionsService['recordStatements']>[1]>();
     for (const event of events) {
-      if (event.event.case === 'statement') {
-        const s = event.event.value;
-        const list = statementsBySession.get(event.sessionId) ?? [];
-        list.push({
-          sequence: Number(s.sequence),
-          text: s.text,
-          startedAt: s.startedAt ? timestampDate(s.startedAt) : new Date(),
-          durationUs: Number(s.durationUs),
-          rows: s.rows === undefined ? null : Number(s.rows),
-          commandTag: s.commandTag || null,
-          errorSqlstate: s.errorSqlstate || null,
-          errorMessage: s.errorMessage || null,
-          protocol: PROTOCOL_NAMES[s.protocol] ?? 'simple',
-          verdict: s.verdict || null,
-          reviewId: s.reviewId ? Number(s.reviewId) : null,
-        });
-        statementsBySession.set(event.sessionId, list);
-      } else if (event.event.case === 'ended') {
-        await this.flushStatements(statementsBySession);
-        const ended = event.event.value;
-        await this.sessions.end(event.sessionId, {
-          endedAt: ended.endedAt ? timestampDate(ended.endedAt) : new Date(),
-          bytesFromClient: Number(ended.bytesFromClient),
-          bytesToClient: Number(ended.bytesToClient),
-          errorCode: ended.error ? ErrorCode[ended.error.code]?.toLowerCase() : undefined,
-          errorMessage: ended.error?.message,
-        }).catch((error: Error) => this.logger.warn('could not record the end of a session', { sessionId: event.sessionId, error: error.message }));
+      switch (event.event.case) {
+        case 'statement': {
+          const list = statementsBySession.get(event.sessionId) ?? [];
+          list.push(recordedStatement(event.event.value));
+          statementsBySession.set(event.sessionId, list);
+          break;
+        }
+        case 'recording':
+          await this.flushStatements(statementsBySession);
+          await this.recordings.append(event.sessionId, { ...event.event.value, sequence: Number(event.event.value.sequence) });
+          break;
+        case 'gap':
+          await this.flushStatements(statementsBySession);
+          await this.sessions.recordGap(event.sessionId, Number(event.event.value.lostEvents), event.event.value.reason);
+          break;
+        case 'ended': {
+          await this.flushStatements(statementsBySession);
+          const ended = event.event.value;
+          await this.sessions.end(event.sessionId, {
+            endedAt: ended.endedAt ? timestampDate(ended.endedAt) : new Date(),
+            bytesFromClient: Number(ended.bytesFromClient),
+            bytesToClient: Number(ended.bytesToClient),
+            errorCode: ended.error ? ErrorCode[ended.error.code]?.toLowerCase() : undefined,
+            errorMessage: ended.error?.message,
+          }).catch((error: Error) => {
+            // Already ended (a resent batch, or killed from here): nothing to store twice.
+            if (!(error instanceof ConflictError)) throw error;
+          });
+          break;
+        }
       }
     }
     await this.flushStatements(statementsBySession);
@@ -290,8 +318,23 @@ export class AgentControlHandler {
     if (bySession.size === 0) return;
     const batch = [...bySession].map(([sessionId, statements]) => ({ sessionId, statements }));
     bySession.clear();
-    await this.sessions.recordStatementBatch(batch).catch((error: Error) =>
-      this.logger.error('could not store statements', { sessions: batch.length, error: error.message }),
-    );
+    await this.sessions.recordStatementBatch(batch, 'ignore');
   }
+
+}
+
+function recordedStatement(s: StatementExecuted): RecordedStatement {
+  return {
+    sequence: Number(s.sequence),
+    text: s.text,
+    startedAt: s.startedAt ? timestampDate(s.startedAt) : new Date(),
+    durationUs: Number(s.durationUs),
+    rows: s.rows === undefined ? null : Number(s.rows),
+    commandTag: s.commandTag || null,
+    errorSqlstate: s.errorSqlstate || null,
+    errorMessage: s.errorMessage || null,
+    protocol: PROTOCOL_NAMES[s.protocol] ?? 'simple',
+    verdict: s.verdict || null,
+    reviewId: s.reviewId ? Number(s.reviewId) : null,
+  };
 }

@@ -2,6 +2,7 @@ import http2 from 'node:http2';
 import type { Http2Server, ServerHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import type { Server as HttpServer } from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import { DEFAULT_WINDOW_BYTES } from '@airlock/proto';
 
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -14,13 +15,22 @@ export interface DualProtocolListener {
   close(): Promise<void>;
 }
 
+/** What the TLS side of the port serves: a PEM certificate chain and its key. */
+export interface ListenerTls {
+  readonly cert: Buffer | string;
+  readonly key: Buffer | string;
+}
+
 /**
- * One port for everything: REST (HTTP/1.1) and gRPC (HTTP/2 prior knowledge) are told apart by
- * the connection's first bytes, so operators configure a single URL for CLI, agents and API.
+ * One port for everything, so operators configure a single URL for CLI, agents and API. With TLS,
+ * REST (HTTP/1.1) and gRPC (HTTP/2) are told apart by the protocol the client chose in the
+ * handshake (ALPN); without it (development on loopback), by the connection's first bytes.
  */
 export async function listenDualProtocol(options: {
   host: string;
   port: number;
+  /** Undefined serves plaintext: the caller has checked that this is allowed. */
+  tls?: ListenerTls;
   httpServer: HttpServer;
   onStream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
 }): Promise<DualProtocolListener> {
@@ -35,11 +45,24 @@ export async function listenDualProtocol(options: {
   });
   http2Server.on('stream', options.onStream);
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  const track = (socket: net.Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    routeByPreface(socket, options.httpServer, http2Server);
+  };
+  const server = options.tls
+    ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, ALPNCallback: chooseAlpn, minVersion: 'TLSv1.2' }, (socket) => {
+        track(socket);
+        routeByAlpn(socket, options.httpServer, http2Server);
+      })
+    : net.createServer((socket) => {
+        track(socket);
+        routeByPreface(socket, options.httpServer, http2Server);
+      });
+  // A client that fails the handshake (wrong CA, plaintext on the TLS port) costs its own socket only.
+  server.on('tlsClientError', (_error: Error, socket: net.Socket) => socket.destroy());
+  server.on('connection', (socket: net.Socket) => {
+    if (options.tls) track(socket);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -55,6 +78,22 @@ export async function listenDualProtocol(options: {
         for (const socket of sockets) socket.destroy();
       }),
   };
+}
+
+/**
+ * gRPC clients (grpc-js, grpc-go, node:http2) offer `h2` alone; browsers and curl offer `h2` and
+ * `http/1.1`, and the REST API is served on HTTP/1.1. So whoever can speak HTTP/1.1 gets it.
+ */
+export function chooseAlpn({ protocols }: { protocols: string[] }): string | undefined {
+  if (protocols.includes('http/1.1')) return 'http/1.1';
+  return protocols.includes('h2') ? 'h2' : undefined;
+}
+
+/** Routes by the protocol chosen in the handshake; a client that offered none is told apart by its first bytes. */
+function routeByAlpn(socket: tls.TLSSocket, httpServer: HttpServer, http2Server: Http2Server): void {
+  if (socket.alpnProtocol === 'h2') http2Server.emit('connection', socket);
+  else if (socket.alpnProtocol === 'http/1.1') httpServer.emit('connection', socket);
+  else routeByPreface(socket, httpServer, http2Server);
 }
 
 function routeByPreface(socket: net.Socket, httpServer: HttpServer, http2Server: Http2Server): void {

@@ -7,6 +7,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { ClientAuthenticator } from './client-authenticator.js';
 import { SessionOpener } from './session-opener.js';
+import { severedReason } from './severed-calls.js';
 
 export const DEFAULT_EXEC_MAX_ROWS = 10_000;
 
@@ -78,8 +79,9 @@ export class ExecHandler {
       break;
     }
     if (!outcome) {
-      await this.sessions.fail(sessionId, 'agent_disconnected', 'the agent went away before returning a result');
-      throw new GrpcCallError(GrpcStatus.UNAVAILABLE, 'the agent went away before returning a result');
+      const reason = severedReason(agentCall) ?? 'the agent went away before returning a result';
+      await this.sessions.fail(sessionId, 'agent_disconnected', reason);
+      throw new GrpcCallError(GrpcStatus.UNAVAILABLE, reason);
     }
     await this.sessions.end(sessionId, { endedAt: new Date(), bytesFromClient: 0, bytesToClient: 0 });
     return outcome;

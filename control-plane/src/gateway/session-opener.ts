@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GrpcCallError, GrpcStatus } from '@airlock/proto';
 import type { GrpcServerCall } from '@airlock/proto';
-import { NotFoundError } from '../common/errors.js';
+import { ConflictError, NotFoundError } from '../common/errors.js';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import { AgentsService } from '../agents/agents.service.js';
@@ -87,7 +87,11 @@ export class SessionOpener {
     });
     try {
       const { call: agentCall } = await attached;
-      await this.sessions.markOpen(session.id);
+      await this.sessions.markOpen(session.id).catch((error: unknown) => {
+        // The agent may end a session before this runs (a target that refuses at once): its stream
+        // still carries the reason to the client, so the session is spliced as usual.
+        if (!(error instanceof ConflictError)) throw error;
+      });
       return { session, connection, agentCall };
     } catch (error) {
       const failure = error instanceof SessionAttachError ? error : new SessionAttachError(GrpcStatus.INTERNAL, 'the session could not be opened');

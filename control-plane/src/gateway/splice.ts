@@ -1,6 +1,7 @@
 import http2 from 'node:http2';
 import { encodeCloseFrame, ErrorCode, frameMessage, GrpcStatus } from '@airlock/proto';
 import type { GrpcServerCall } from '@airlock/proto';
+import { severedReason } from './severed-calls.js';
 
 /** Once one side has closed, how long the other gets to follow before both calls are reset. */
 export const CLOSE_GRACE_MS = 30_000;
@@ -52,7 +53,10 @@ export function splice(
     });
     agent.stream.once('end', () => {
       agentEnded = true;
-      client.finish(GrpcStatus.OK);
+      // A stream the control plane cut itself (the agent was revoked) ends too: say why, or the client would try to resume.
+      const severed = severedReason(agent);
+      if (severed) closeWithError(client, ErrorCode.AGENT_OFFLINE, severed);
+      else client.finish(GrpcStatus.OK);
       startGrace();
     });
     client.stream.once('close', () => {
@@ -65,7 +69,7 @@ export function splice(
     agent.stream.once('close', () => {
       if (!agentEnded) {
         abrupt ??= 'agent';
-        closeWithError(client, ErrorCode.AGENT_OFFLINE, 'the agent went away in the middle of the session');
+        closeWithError(client, ErrorCode.AGENT_OFFLINE, severedReason(agent) ?? 'the agent went away in the middle of the session');
       }
       setImmediate(maybeDone);
     });

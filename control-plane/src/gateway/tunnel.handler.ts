@@ -8,6 +8,7 @@ import { SessionsService } from '../sessions/sessions.service.js';
 import { ClientAuthenticator } from './client-authenticator.js';
 import { SessionOpener } from './session-opener.js';
 import { SessionResumer } from './session-resumer.js';
+import { severedReason } from './severed-calls.js';
 import { splice } from './splice.js';
 import { WIRE_CONNECTION_TYPES } from './wire-connection-types.js';
 
@@ -57,7 +58,7 @@ export class TunnelHandler {
       this.metrics.sessionsTotal.inc({ mode: 'tunnel', outcome: outcome.abrupt ? `${outcome.abrupt}_vanished` : 'closed' });
       if (outcome.abrupt === 'agent') {
         await this.sessions
-          .fail(opened.session.id, 'agent_disconnected', 'the agent went away in the middle of the session')
+          .fail(opened.session.id, 'agent_disconnected', severedReason(opened.agentCall) ?? 'the agent went away in the middle of the session')
           .catch(() => undefined); // already ended by the agent's own report
       }
     } catch (error) {

@@ -86,10 +86,12 @@ describe('just-in-time access: request, approve, grant, sessions, revoke and exp
     for (const document of [JIT, OPEN]) expect((await admin('POST', '/v1/policies:apply', { document })).status).toBe(200);
     // alice is a dba too: the only reason she may not approve her own access is that she asked.
     for (const [name, groups] of [['alice', ['engineers', 'dba']], ['bob', ['dba']], ['carol', ['dba']], ['erin', ['engineers']], ['dan', ['engineers']]] as const) {
-      const created = await admin('POST', '/v1/users', { name, groups });
+      // The dba decide access reviews addressed to their group, which needs the reviewer role.
+      const role = (groups as readonly string[]).includes('dba') ? 'reviewer' : 'user';
+      const created = await admin('POST', '/v1/users', { name, groups, role });
       expect(created.status).toBe(201);
       as[name] = apiClient(cp.url, created.body.token);
-      principals[name] = { subject: `user:${name}`, role: 'user', groups: [...groups], tokenId: created.body.user.id };
+      principals[name] = { subject: `user:${name}`, role, groups: [...groups], tokenId: created.body.user.id };
     }
     agentId = (await admin('POST', '/v1/agents', { name: 'jit' })).body.agent.id;
     for (const name of [CONNECTION, 'open-orders']) {
@@ -197,7 +199,7 @@ describe('just-in-time access: request, approve, grant, sessions, revoke and exp
     });
 
     expect(await as.alice('POST', `/v1/reviews/${id}/approve`, {})).toMatchObject({ status: 403, body: { message: `you cannot decide review ${id}: you asked for this access` } });
-    expect(await as.erin('POST', `/v1/reviews/${id}/approve`, {})).toMatchObject({ status: 403, body: { message: `you cannot decide review ${id}: it is for group:dba` } });
+    expect(await as.erin('POST', `/v1/reviews/${id}/approve`, {})).toMatchObject({ status: 403, body: { message: `you cannot decide review ${id}: deciding reviews needs the reviewer role, and user:erin is a user` } });
     expect(await as.bob('POST', `/v1/reviews/${id}/approve`, { forSeconds: 60 })).toMatchObject({ status: 403, body: { message: 'the policy "jit-orders" does not allow approving for a while' } });
     expect(await as.bob('POST', `/v1/reviews/${id}/approve`, {})).toMatchObject({ status: 200, body: { state: 'pending', approvals: 1 } });
     expect(await as.bob('POST', `/v1/reviews/${id}/approve`, {})).toMatchObject({ status: 409 });
@@ -235,6 +237,8 @@ describe('just-in-time access: request, approve, grant, sessions, revoke and exp
 
     expect(await auditOf(`review/${id}`)).toEqual([
       ['review.created', 'user:alice', { kind: 'access', connection: CONNECTION, forSeconds: 1800, reason: 'INC-42: stuck refunds' }],
+      ['review.refused', 'user:alice', expect.objectContaining({ attempted: 'approve', reason: 'own_request' })],
+      ['review.refused', 'user:erin', expect.objectContaining({ attempted: 'approve', reason: 'not_a_reviewer' })],
       ['review.approval', 'user:bob', { comment: null, forSeconds: null }],
       ['review.approval', 'user:carol', { comment: null, forSeconds: null }],
       ['review.approved', 'user:carol', { reason: null }],
@@ -287,7 +291,7 @@ describe('just-in-time access: request, approve, grant, sessions, revoke and exp
 
     expect(await as.erin('DELETE', `/v1/grants/${grant.id}`)).toMatchObject({
       status: 403,
-      body: { message: `you cannot revoke grant ${grant.id}: only admins and reviewers of policy "jit-orders" (group:dba) may` },
+      body: { message: 'only admins and reviewers may revoke grants; you are signed in as user:erin' },
     });
     expect(await as.dan('DELETE', `/v1/grants/${grant.id}`)).toMatchObject({ status: 403 });
     expect(await as.bob('DELETE', '/v1/grants/99999')).toMatchObject({ status: 404, body: { message: 'grant 99999 does not exist' } });
@@ -331,6 +335,8 @@ describe('just-in-time access: request, approve, grant, sessions, revoke and exp
     expect(grants.map((g) => g.reviewId)).not.toContain(rejected);
     expect(await auditOf(`review/${id}`)).toEqual([
       ['review.created', 'user:alice', expect.objectContaining({ kind: 'access' })],
+      ['review.refused', 'user:bob', { attempted: 'cancel', reason: 'not_requester', message: `you cannot cancel review ${id}: only user:alice, who asked, may` }],
+      ['review.refused', 'bootstrap-admin', expect.objectContaining({ attempted: 'cancel', reason: 'not_requester' })],
       ['review.cancelled', 'user:alice', { reason: 'cancelled by the requester' }],
     ]);
   });

@@ -2,12 +2,13 @@ import { Controller, Delete, Get, Inject, Param, ParseIntPipe, Query } from '@ne
 import { ApiBearerAuth, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { InvalidRequestError } from '../common/errors.js';
-import { CurrentPrincipal, type Principal } from '../identity/principal.js';
+import { AnyRole, CurrentPrincipal, type Principal, Roles } from '../identity/principal.js';
 import { GrantListView, GrantView, toGrantView } from './grant.views.js';
 import { GrantsService } from './grants.service.js';
 
 @ApiTags('grants')
 @ApiBearerAuth()
+@AnyRole()
 @Controller('v1/grants')
 export class GrantsController {
   constructor(
@@ -26,6 +27,7 @@ export class GrantsController {
   }
 
   @Delete(':id')
+  @Roles(['admin', 'reviewer'], 'revoke grants')
   @ApiOkResponse({ type: GrantView, description: 'Revoked: the holder\'s sessions under it are killed' })
   async revoke(@Param('id', ParseIntPipe) id: number, @CurrentPrincipal() principal: Principal): Promise<GrantView> {
     return toGrantView(await this.grants.revoke(id, principal), this.clock.now());

@@ -5,6 +5,7 @@ import { CLOCK, type Clock } from '../common/clock.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../common/errors.js';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
 import { type Principal, policySubjectsOf } from '../identity/principal.js';
+import { mayDecideReviews, seesEverything } from '../identity/roles.js';
 import { PoliciesService } from '../policies/policies.service.js';
 import type { ReviewEntity } from '../reviews/review.entity.js';
 import type { GrantEntity } from './grant.entity.js';
@@ -73,7 +74,7 @@ export class GrantsService implements OnApplicationBootstrap, OnApplicationShutd
   /** Admins see everyone's grants; anyone else only their own. */
   list(viewer: Principal, options: { active?: boolean; limit?: number } = {}): Promise<GrantEntity[]> {
     return this.grants.list({
-      subject: viewer.role === 'admin' ? undefined : viewer.subject,
+      subject: seesEverything(viewer) ? undefined : viewer.subject,
       activeAt: options.active ? this.clock.now() : undefined,
       limit: Math.min(Math.max(options.limit ?? 100, 1), MAX_LIST),
     });
@@ -84,7 +85,9 @@ export class GrantsService implements OnApplicationBootstrap, OnApplicationShutd
     const grant = await this.grants.findById(id);
     if (!grant) throw grantNotFound(id);
     if (!(await this.mayRevoke(grant, actor))) {
-      throw new ForbiddenError(`you cannot revoke grant ${id}: only admins and reviewers of policy "${grant.policyName}" (${grant.reviewers.join(', ')}) may`);
+      const message = `you cannot revoke grant ${id}: only admins and reviewers of policy "${grant.policyName}" (${grant.reviewers.join(', ')}) may`;
+      await this.audit.record({ actor: actor.subject, kind: 'grant.refused', target: `grant/${grant.id}`, details: { attempted: 'revoke', message } });
+      throw new ForbiddenError(message);
     }
     if (grant.state !== 'active') throw new ConflictError(`grant ${id} is already ${grant.state}`);
     if (grant.expiresAt.getTime() <= this.clock.now().getTime()) throw new ConflictError(`grant ${id} is already expired`);
@@ -132,6 +135,7 @@ export class GrantsService implements OnApplicationBootstrap, OnApplicationShutd
 
   private async mayRevoke(grant: GrantEntity, actor: Principal): Promise<boolean> {
     if (actor.role === 'admin') return true;
+    if (!mayDecideReviews(actor)) return false;
     const subjects = policySubjectsOf(actor);
     if (grant.reviewers.some((r) => subjects.includes(r))) return true;
     const current = await this.policies.get(grant.policyName).catch(() => null); // deleted since

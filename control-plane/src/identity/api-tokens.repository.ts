@@ -38,6 +38,10 @@ export class ApiTokensRepository {
     return (await this.tokens.countBy({ role, revokedAt: IsNull() })) > 0;
   }
 
+  async assignToUser(id: string, userId: string, name: string): Promise<void> {
+    await this.tokens.update({ id }, { userId, name });
+  }
+
   async markUsed(id: string, at: Date): Promise<void> {
     await this.tokens.update({ id }, { lastUsedAt: at });
   }

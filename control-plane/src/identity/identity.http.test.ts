@@ -96,4 +96,17 @@ describe('identity over HTTP', () => {
       expect(res).toMatchObject({ status: 404, body: { error: 'not_found', message: 'no such endpoint: GET /v1/nope' } });
     });
   });
+
+  it('in dev mode, the configured token belongs to a local admin user clearly marked dev-only', async () => {
+    const dev = await startTestControlPlane({ databaseUrl: db.url, bootstrapToken: 'alk_admin_dev_TestOnlyDevToken0123456789', identity: { devMode: 'true' } });
+    try {
+      const api = apiClient(dev.url, 'alk_admin_dev_TestOnlyDevToken0123456789');
+      expect(await api('GET', '/v1/whoami')).toMatchObject({ status: 200, body: { subject: 'user:dev-admin', role: 'admin', devOnly: true, kind: 'user' } });
+      expect((await api('GET', '/v1/users')).body.users).toContainEqual(expect.objectContaining({ name: 'dev-admin', role: 'admin', source: 'dev' }));
+      expect(dev.logs).toContainEqual(expect.objectContaining({ level: 'warn', msg: expect.stringMatching(/^DEV MODE: .* Never run this in production$/) }));
+      expect(await apiClient(dev.url)('GET', '/v1/auth/config')).toMatchObject({ body: { oidc: null, devMode: true } });
+    } finally {
+      await dev.close();
+    }
+  });
 });

@@ -1,19 +1,32 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { Role } from './api-token.entity.js';
+import type { Role } from './roles.js';
+
+/** How the caller proved who they are. */
+export type CredentialKind = 'api-token' | 'session-token' | 'service-account-key';
+
+/** What kind of identity the caller is. */
+export type PrincipalKind = 'user' | 'service-account' | 'bootstrap';
 
 /**
- * Who is calling, as established by the bearer guard.
+ * Who is calling, as established by the bearer guard (REST) or the client authenticator (gRPC).
  *
- * - A local user (or named admin) has subject `user:NAME` and the groups given at creation.
+ * - A person (local, OIDC or the dev admin) has subject `user:NAME`.
+ * - A service account has subject `serviceaccount:NAME`.
  * - The bootstrap admin keeps its historical subject `bootstrap-admin` and has no groups; policies
  *   still name it as `user:bootstrap-admin` (see `policySubjectsOf`).
  */
 export interface Principal {
   readonly subject: string;
-  /** `admin` may manage agents, connections, users and policies; `user` may only use them. */
   readonly role: Role;
   readonly groups: string[];
+  /** The credential's row id (API token, service account, or login session). */
   readonly tokenId: string;
+  readonly kind?: PrincipalKind;
+  readonly credential?: CredentialKind;
+  /** The local admin of `airlock dev`: no identity provider, never for production. */
+  readonly devOnly?: boolean;
+  /** When the presented credential stops working (session tokens, expiring service-account keys). */
+  readonly expiresAt?: Date;
 }
 
 export interface AuthenticatedRequest {
@@ -21,16 +34,11 @@ export interface AuthenticatedRequest {
 }
 
 export const IS_PUBLIC = 'airlock:isPublic';
-export const ADMIN_ONLY = 'airlock:adminOnly';
 
 /** Marks a route (or controller) as reachable without a bearer token. */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
 
-/**
- * Marks a route (or controller) as admin-only; `action` completes the 403 message
- * "only admins may <action>", e.g. `@AdminOnly('create connections')`.
- */
-export const AdminOnly = (action: string): MethodDecorator & ClassDecorator => SetMetadata(ADMIN_ONLY, action);
+export { AdminOnly, AnyRole, Roles } from './authorization/roles.decorator.js';
 
 /** Injects the authenticated Principal into a controller method. */
 export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal => {

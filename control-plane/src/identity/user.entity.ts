@@ -1,7 +1,10 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { Role } from './api-token.entity.js';
+import type { Role } from './roles.js';
 
-/** A local user, until OIDC brings people from an identity provider. Deleted users keep their row. */
+/** Where a user comes from: created by an admin, provisioned at their first OIDC login, or the dev-only local admin. */
+export type UserSource = 'local' | 'oidc' | 'dev';
+
+/** A person: local, from the OIDC issuer, or the dev admin. Deleted users keep their row. */
 @Entity({ name: 'users' })
 export class UserEntity {
   @PrimaryColumn({ type: 'uuid' })
@@ -27,4 +30,20 @@ export class UserEntity {
 
   @Column({ name: 'deleted_by', type: 'text', nullable: true })
   deletedBy!: string | null;
+
+  @Column({ type: 'text', default: 'local' })
+  source!: UserSource;
+
+  /** The OIDC issuer and its `sub` for the person: how a returning person is recognized. */
+  @Column({ type: 'text', nullable: true })
+  issuer!: string | null;
+
+  @Column({ name: 'external_subject', type: 'text', nullable: true })
+  externalSubject!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  email!: string | null;
+
+  @Column({ name: 'last_login_at', type: 'timestamptz', nullable: true })
+  lastLoginAt!: Date | null;
 }

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { ROLES } from './api-token.entity.js';
+import { ROLES } from './roles.js';
 import type { UserEntity } from './user.entity.js';
 
 export class UserView {
@@ -11,6 +11,9 @@ export class UserView {
   @ApiProperty({ type: [String], example: ['engineers'] }) groups!: string[];
   @ApiProperty({ type: String, format: 'date-time' }) createdAt!: string;
   @ApiProperty({ example: 'bootstrap-admin' }) createdBy!: string;
+  @ApiProperty({ enum: ['local', 'oidc', 'dev'], description: 'local: made by an admin; oidc: provisioned at first login; dev: the dev-only admin of airlock dev' })
+  source!: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastLoginAt!: string | null;
 }
 
 export class CreatedUserView {
@@ -34,5 +37,7 @@ export function toUserView(user: UserEntity): UserView {
     groups: user.groups,
     createdAt: user.createdAt.toISOString(),
     createdBy: user.createdBy,
+    source: user.source ?? 'local',
+    lastLoginAt: user.lastLoginAt?.toISOString() ?? null,
   };
 }

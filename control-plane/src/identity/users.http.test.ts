@@ -63,7 +63,7 @@ describe('users and roles over HTTP', () => {
           'unknown field "extra"; ' +
           "name must be 1-128 lowercase letters, digits, '.', '_', '@', '+' or '-', starting with a letter or digit; " +
           "each group name must be 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit; " +
-          'role must be one of admin, user',
+          'role must be one of admin, reviewer, user, auditor',
       },
     });
   });
@@ -87,7 +87,7 @@ describe('users and roles over HTTP', () => {
     ['DELETE', '/v1/users/ada', undefined, 'only admins may manage users; you are signed in as user:erin@example.com'],
     ['POST', '/v1/policies:apply', { document: PROD_POSTGRES.replace('approvals: 2', 'approvals: 1') }, 'only admins may apply policies; you are signed in as user:erin@example.com'],
     ['DELETE', '/v1/policies/prod-postgres', undefined, 'only admins may delete policies; you are signed in as user:erin@example.com'],
-    ['GET', '/v1/audit', undefined, 'only admins may read the audit log; you are signed in as user:erin@example.com'],
+    ['GET', '/v1/audit', undefined, 'only admins and auditors may read the audit log; you are signed in as user:erin@example.com'],
   ])('refuses a non-admin %s %s with 403', async (method, path, body, message) => {
     expect(await erin(method, path, body)).toMatchObject({ status: 403, body: { error: 'forbidden', message } });
   });

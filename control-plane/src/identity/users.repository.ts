@@ -21,6 +21,16 @@ export class UsersRepository {
     return this.users.findOneBy({ id, deletedAt: IsNull() });
   }
 
+  /** The live user an OIDC issuer's subject stands for. */
+  findLiveByExternal(issuer: string, externalSubject: string): Promise<UserEntity | null> {
+    return this.users.findOneBy({ issuer, externalSubject, deletedAt: IsNull() });
+  }
+
+  /** What a returning person's new ID token changes: name, e-mail, groups, role, last login. */
+  async updateFromLogin(id: string, changes: Pick<UserEntity, 'name' | 'email' | 'groups' | 'role' | 'lastLoginAt'>, tx?: Transaction): Promise<void> {
+    await (tx ? tx.getRepository(UserEntity) : this.users).update({ id }, changes);
+  }
+
   listLiveByName(): Promise<UserEntity[]> {
     return this.users.find({ where: { deletedAt: IsNull() }, order: { name: 'ASC' } });
   }

@@ -6,8 +6,9 @@ import { ConflictError, isUniqueViolation, NotFoundError } from '../common/error
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
 import { issueToken } from '../common/tokens.js';
 import { Transactions } from '../database/transactions.js';
-import type { Role } from './api-token.entity.js';
+import type { Role } from './roles.js';
 import { ApiTokensRepository } from './api-tokens.repository.js';
+import { LoginSessionsRepository } from './login-sessions/login-sessions.repository.js';
 import type { Principal } from './principal.js';
 import type { UserEntity } from './user.entity.js';
 import { UsersRepository } from './users.repository.js';
@@ -30,6 +31,7 @@ export class UsersService {
   constructor(
     private readonly users: UsersRepository,
     private readonly tokens: ApiTokensRepository,
+    private readonly logins: LoginSessionsRepository,
     private readonly transactions: Transactions,
     private readonly audit: AuditService,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -47,6 +49,11 @@ export class UsersService {
       createdBy: actor.subject,
       deletedAt: null,
       deletedBy: null,
+      source: 'local',
+      issuer: null,
+      externalSubject: null,
+      email: null,
+      lastLoginAt: null,
     };
     const issued = issueToken('user');
     try {
@@ -67,7 +74,7 @@ export class UsersService {
     return this.users.listLiveByName();
   }
 
-  /** Deletes the user and revokes their tokens at once; their history (audit, sessions) stays. */
+  /** Deletes the user and revokes their tokens and logins at once; their history (audit, sessions) stays. */
   async delete(name: string, actor: Principal): Promise<void> {
     const user = await this.users.findLiveByName(name);
     if (!user) throw new NotFoundError(`user "${name}" does not exist`);
@@ -75,7 +82,8 @@ export class UsersService {
     const revoked = await this.transactions.run(async (tx) => {
       if (!(await this.users.markDeleted(user.id, now, actor.subject, tx))) throw new NotFoundError(`user "${name}" does not exist`);
       const count = await this.tokens.revokeAllOfUser(user.id, now, tx);
-      await this.audit.record({ actor: actor.subject, kind: 'user.deleted', target: `user/${name}`, details: { revokedTokens: count } }, tx);
+      const logins = await this.logins.revokeAllOfUser(user.id, now, `user deleted by ${actor.subject}`, tx);
+      await this.audit.record({ actor: actor.subject, kind: 'user.deleted', target: `user/${name}`, details: { revokedTokens: count, ...(logins > 0 ? { endedLogins: logins } : {}) } }, tx);
       return count;
     });
     this.logger.info('user deleted', { userId: user.id, userName: name, revokedTokens: revoked });

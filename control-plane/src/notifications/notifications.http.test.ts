@@ -1,12 +1,11 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ReviewsRepository } from '../reviews/reviews.repository.js';
 import { type HeldStatement, ReviewsService } from '../reviews/reviews.service.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { apiClient, ManualClock, startTestControlPlane, TEST_ADMIN_TOKEN, type TestControlPlane } from '../testing/test-control-plane.js';
+import { type ReceivedWebhook, WebhookReceiver } from '../testing/webhook-receiver.js';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import { verifyWebhook } from './webhook-signature.js';
@@ -33,53 +32,7 @@ spec:
     timeout: 10m
 `;
 
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: string;
-  json: { id: string; type: string; occurredAt: string; review: Record<string, unknown> };
-}
-
-/** The customer's endpoint: records every request and answers with scripted statuses (200 when the script is empty). */
-class WebhookReceiver {
-  readonly received: Received[] = [];
-  private readonly script: number[] = [];
-  private constructor(private readonly server: Server) {}
-
-  static async start(): Promise<WebhookReceiver> {
-    const server = createServer();
-    const receiver = new WebhookReceiver(server);
-    server.on('request', (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        receiver.received.push({ headers: req.headers, body, json: JSON.parse(body) });
-        const status = receiver.script.shift() ?? 200;
-        res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'receiver is down for maintenance');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return receiver;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks/airlock`;
-  }
-
-  answer(...statuses: number[]): void {
-    this.script.push(...statuses);
-  }
-
-  async waitForCount(count: number): Promise<Received[]> {
-    await eventually(() => expect(this.received.length).toBeGreaterThanOrEqual(count));
-    return this.received.slice(0, count);
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
+type Received = ReceivedWebhook<{ id: string; type: string; occurredAt: string; review: Record<string, unknown> }>;
 
 /** Retries an assertion every 20 ms until it passes or `timeoutMs` runs out (then throws its last failure). */
 async function eventually(assertion: () => unknown | Promise<unknown>, timeoutMs = 5_000): Promise<void> {
@@ -108,7 +61,7 @@ function expectSigned(hook: Received): void {
 
 describe('review webhooks', () => {
   let db: TestDatabase;
-  let receiver: WebhookReceiver;
+  let receiver: WebhookReceiver<Received['json']>;
   let cp: TestControlPlane;
   let version: number;
   /** bob's token: a dba, so he may decide alice's reviews. */
@@ -127,13 +80,13 @@ describe('review webhooks', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    receiver = await WebhookReceiver.start();
+    receiver = await WebhookReceiver.start<Received['json']>();
     cp = await start(true);
     const admin = apiClient(cp.url, TEST_ADMIN_TOKEN);
     const applied = await admin('POST', '/v1/policies:apply', { document: HOOKS });
     expect(applied.status).toBe(200);
     version = applied.body.version;
-    const bob = await admin('POST', '/v1/users', { name: 'bob', groups: ['dba'] });
+    const bob = await admin('POST', '/v1/users', { name: 'bob', groups: ['dba'], role: 'reviewer' });
     expect(bob.status).toBe(201);
     bobToken = bob.body.token;
   });

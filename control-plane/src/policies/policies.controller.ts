@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { InvalidRequestError } from '../common/errors.js';
-import { AdminOnly, CurrentPrincipal, type Principal } from '../identity/principal.js';
+import { AdminOnly, AnyRole, CurrentPrincipal, type Principal } from '../identity/principal.js';
 import { PoliciesService } from './policies.service.js';
 import {
   AppliedPolicyView,
@@ -20,6 +20,7 @@ const HOW_TO_SEND = 'send the policy document with Content-Type: application/yam
 
 @ApiTags('policies')
 @ApiBearerAuth()
+@AnyRole()
 @Controller('v1')
 export class PoliciesController {
   constructor(private readonly policies: PoliciesService) {}

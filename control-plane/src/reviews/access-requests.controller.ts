@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, type Principal } from '../identity/principal.js';
+import { CurrentPrincipal, type Principal, Roles } from '../identity/principal.js';
 import { RequestAccessDto } from './dto/request-access.dto.js';
 import { ReviewDetailView, toReviewDetailView } from './review.views.js';
 import { ReviewsService } from './reviews.service.js';
@@ -8,6 +8,7 @@ import { ReviewsService } from './reviews.service.js';
 /** Just-in-time access: the request is an access review, approved and rejected at /v1/reviews/:id. */
 @ApiTags('reviews')
 @ApiBearerAuth()
+@Roles(['admin', 'reviewer', 'user'], 'ask for access')
 @Controller('v1/access-requests')
 export class AccessRequestsController {
   constructor(private readonly reviews: ReviewsService) {}

@@ -116,8 +116,9 @@ describe('reviews over HTTP and through the service the gateway calls', () => {
       versions[applied.body.name] = applied.body.version;
     }
     // alice is a dba too, so the only reason she may not approve her own statement is that it is hers.
-    for (const [name, groups] of [['alice', ['engineers', 'dba']], ['bob', ['dba']], ['carol', ['dba']], ['dan', ['dba']], ['erin', ['engineers']]] as const) {
-      const created = await admin('POST', '/v1/users', { name, groups });
+    for (const [name, groups] of [['alice', ['engineers', 'dba']], ['bob', ['dba']], ['carol', ['dba']], ['dan', ['dba']], ['erin', ['engineers']], ['frank', ['security']]] as const) {
+      // Deciding reviews addressed to a group needs the reviewer role; erin stays a user.
+      const created = await admin('POST', '/v1/users', { name, groups, role: name === 'erin' ? 'user' : 'reviewer' });
       expect(created.status).toBe(201);
       as[name] = apiClient(cp.url, created.body.token);
     }
@@ -231,8 +232,8 @@ describe('reviews over HTTP and through the service the gateway calls', () => {
     expect(await request(eu, statement)).toBe(id);
     expect(eu.link.notices).toEqual([notice(statement.requestId, id, 'pending'), notice(statement.requestId, id, 'pending')]);
     expect(await allReviewIds()).toEqual([id, ...before]);
-    expect((await as.erin('GET', '/v1/reviews?state=pending')).body.reviews.map((r: { id: number }) => r.id)).toContain(id);
-    expect((await as.erin('GET', '/v1/reviews?state=approved')).body.reviews.map((r: { id: number }) => r.id)).not.toContain(id);
+    expect((await as.bob('GET', '/v1/reviews?state=pending')).body.reviews.map((r: { id: number }) => r.id)).toContain(id);
+    expect((await as.bob('GET', '/v1/reviews?state=approved')).body.reviews.map((r: { id: number }) => r.id)).not.toContain(id);
     expect(await auditOf(id)).toEqual([['review.created', 'user:alice', { connection: 'prod-eu', statement: statement.statement, reason: statement.reason }]]);
   });
 
@@ -275,8 +276,8 @@ describe('reviews over HTTP and through the service the gateway calls', () => {
     expect(n.link.notices.at(-1)).toEqual(notice(statement.requestId, id, 'approved', { approvals: 2, decidedBy: ['user:bob', 'user:carol'] }));
     expect(n.link.notices).toHaveLength(noticesSoFar + 1);
 
-    expect((await as.erin('GET', '/v1/reviews?state=approved')).body.reviews.map((r: { id: number }) => r.id)).toContain(id);
-    expect((await as.erin('GET', '/v1/reviews?state=pending')).body.reviews.map((r: { id: number }) => r.id)).not.toContain(id);
+    expect((await as.bob('GET', '/v1/reviews?state=approved')).body.reviews.map((r: { id: number }) => r.id)).toContain(id);
+    expect((await as.bob('GET', '/v1/reviews?state=pending')).body.reviews.map((r: { id: number }) => r.id)).not.toContain(id);
     expect(await auditOf(id)).toEqual([
       ['review.created', 'user:alice', expect.any(Object)],
       ['review.approval', 'user:bob', { comment: 'looks fine', forSeconds: null }],
@@ -298,15 +299,28 @@ describe('reviews over HTTP and through the service the gateway calls', () => {
     expect(await as.alice('POST', `/v1/reviews/${id}/reject`, { reason: 'oops' })).toMatchObject({ status: 403, body: { message: `you cannot decide review ${id}: you sent the statement` } });
     expect(await as.erin('POST', `/v1/reviews/${id}/approve`, {})).toMatchObject({
       status: 403,
+      body: { error: 'forbidden', message: `you cannot decide review ${id}: deciding reviews needs the reviewer role, and user:erin is a user` },
+    });
+    // A reviewer, but of another group.
+    expect(await as.frank('POST', `/v1/reviews/${id}/approve`, {})).toMatchObject({
+      status: 403,
       body: { error: 'forbidden', message: `you cannot decide review ${id}: it is for group:dba` },
     });
-    // Admins are not reviewers by role.
+    // Admins decide only reviews addressed to them, like reviewers.
     expect(await admin('POST', `/v1/reviews/${id}/reject`, { reason: 'no' })).toMatchObject({ status: 403, body: { message: `you cannot decide review ${id}: it is for group:dba` } });
     expect(await as.bob('POST', `/v1/reviews/${id}/reject`, {})).toMatchObject({ status: 400, body: { error: 'invalid_request', message: 'reason is required' } });
     expect(await as.bob('POST', `/v1/reviews/${id}/approve`, { forSeconds: 0 })).toMatchObject({ status: 400, body: { message: 'forSeconds must be at least 1' } });
     expect(r.link.notices).toHaveLength(noticesSoFar);
     expect((await admin('GET', `/v1/reviews/${id}`)).body).toMatchObject({ state: 'pending', approvals: 0, decisions: [] });
-    expect((await auditOf(id)).map(([kind]) => kind)).toEqual(['review.created']);
+    // Each refusal is on the record with who tried, what and why; nothing else changed.
+    expect((await auditOf(id)).map(([kind, actor, details]) => [kind, actor, kind === 'review.refused' ? (details as { reason: string }).reason : null])).toEqual([
+      ['review.created', 'user:alice', null],
+      ['review.refused', 'user:alice', 'own_request'],
+      ['review.refused', 'user:alice', 'own_request'],
+      ['review.refused', 'user:erin', 'not_a_reviewer'],
+      ['review.refused', 'user:frank', 'not_addressed'],
+      ['review.refused', 'bootstrap-admin', 'not_addressed'],
+    ]);
 
     expect(await as.bob('POST', `/v1/reviews/${id}/reject`, { reason: 'not during business hours' })).toMatchObject({ status: 200, body: { state: 'rejected' } });
     expect(await as.carol('POST', `/v1/reviews/${id}/approve`, {})).toMatchObject({ status: 409, body: { error: 'conflict', message: `review ${id} is already rejected` } });

@@ -32,8 +32,17 @@ export class ReviewsRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  listNewestFirst(state: ReviewState | undefined, limit: number): Promise<ReviewEntity[]> {
-    return this.reviews.find({ where: state ? { state } : {}, order: { id: 'DESC' }, take: limit });
+  /** Newest first; `visibleTo` keeps reviews asked by one of `requesters` or addressed to one of `reviewers`. */
+  listNewestFirst(state: ReviewState | undefined, limit: number, visibleTo?: { requesters: string[]; reviewers: string[] }): Promise<ReviewEntity[]> {
+    const query = this.reviews.createQueryBuilder('review').orderBy('review.id', 'DESC').take(limit);
+    if (state) query.andWhere('review.state = :state', { state });
+    if (visibleTo) {
+      query.andWhere('(review.requester IN (:...requesters) OR jsonb_exists_any(review.reviewers, CAST(:reviewers AS text[])))', {
+        requesters: visibleTo.requesters,
+        reviewers: visibleTo.reviewers,
+      });
+    }
+    return query.getMany();
   }
 
   pendingExpiredBy(now: Date): Promise<ReviewEntity[]> {

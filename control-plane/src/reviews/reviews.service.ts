@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { CLOCK, type Clock } from '../common/clock.js';
 import { formatDuration } from '../common/durations.js';
 import { type Principal, policySubjectsOf } from '../identity/principal.js';
+import { mayDecideReviews, type Role, seesEverything } from '../identity/roles.js';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../common/errors.js';
 import { LOGGER, type StructuredLogger } from '../common/logger.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
@@ -44,6 +45,8 @@ export interface AccessRequest {
 export interface Reviewer {
   subject: string;
   groups: readonly string[];
+  /** Absent for callers that predate roles; then only the reviewers list decides. */
+  role?: Role;
 }
 
 export interface ReviewWithDecisions {
@@ -162,7 +165,7 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async approve(id: number, reviewer: Reviewer, options: { forSeconds?: number; comment?: string }): Promise<ReviewEntity> {
-    const review = await this.mustDecide(id, reviewer);
+    const review = await this.mustDecide(id, reviewer, 'approve');
     if (options.forSeconds !== undefined && options.forSeconds > review.approveForMaxSeconds) {
       throw new ReviewForbiddenError(
         review.approveForMaxSeconds === 0
@@ -178,7 +181,7 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async reject(id: number, reviewer: Reviewer, reason: string): Promise<ReviewEntity> {
-    const review = await this.mustDecide(id, reviewer);
+    const review = await this.mustDecide(id, reviewer, 'reject');
     if (!(await this.reviews.addDecision({ reviewId: id, reviewer: reviewer.subject, decision: 'reject', comment: reason, approveForSeconds: null, at: this.clock.now() }))) {
       throw new ConflictError(`you already decided review ${id}`);
     }
@@ -190,7 +193,9 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
   async cancel(id: number, requester: Principal): Promise<ReviewEntity> {
     const review = await this.reviews.findById(id);
     if (!review) throw new NotFoundError(`review ${id} does not exist`);
-    if (!sameSubject(review.requester, requester.subject)) throw new ReviewForbiddenError(`you cannot cancel review ${id}: only ${review.requester}, who asked, may`);
+    if (!sameSubject(review.requester, requester.subject)) {
+      await this.refuse(review, requester.subject, 'cancel', 'not_requester', `you cannot cancel review ${id}: only ${review.requester}, who asked, may`);
+    }
     if (review.state !== 'pending') throw new ConflictError(`review ${id} is already ${review.state}`);
     return (await this.move(review, 'cancelled', 'cancelled by the requester', requester.subject)) ?? (await this.reviews.findById(id))!;
   }
@@ -201,14 +206,20 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
     if (review?.state === 'pending') await this.move(review, 'cancelled', reason, actor);
   }
 
-  async get(id: number): Promise<ReviewWithDecisions> {
+  /** `viewer` limits it to reviews they may see (see `visibleTo`); without one, any review. */
+  async get(id: number, viewer?: Principal): Promise<ReviewWithDecisions> {
     const review = await this.reviews.findById(id);
-    if (!review) throw new NotFoundError(`review ${id} does not exist`);
+    if (!review || (viewer && !mayView(review, viewer))) throw new NotFoundError(`review ${id} does not exist`);
     return { review, decisions: await this.reviews.decisionsOf(id) };
   }
 
-  list(state: ReviewState | undefined, limit = 50): Promise<ReviewEntity[]> {
-    return this.reviews.listNewestFirst(state, Math.min(Math.max(limit, 1), 500));
+  /**
+   * Admins and auditors see every review; anyone else the reviews they asked for and, with the
+   * reviewer role, those addressed to them.
+   */
+  list(state: ReviewState | undefined, limit = 50, viewer?: Principal): Promise<ReviewEntity[]> {
+    const visibleTo = viewer && !seesEverything(viewer) ? visibleSubjects(viewer) : undefined;
+    return this.reviews.listNewestFirst(state, Math.min(Math.max(limit, 1), 500), visibleTo);
   }
 
   async expireDue(): Promise<void> {
@@ -227,20 +238,32 @@ export class ReviewsService implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
-  private async mustDecide(id: number, reviewer: Reviewer): Promise<ReviewEntity> {
+  private async mustDecide(id: number, reviewer: Reviewer, verb: 'approve' | 'reject'): Promise<ReviewEntity> {
     const review = await this.reviews.findById(id);
     if (!review) throw new NotFoundError(`review ${id} does not exist`);
     if (review.state !== 'pending') throw new ConflictError(`review ${id} is already ${review.state}`);
     if (review.expiresAt.getTime() <= this.clock.now().getTime()) throw new ConflictError(`review ${id} is already expired`);
+    // Most specific reason first: your own request, then your role, then the review's reviewers.
     if (sameSubject(review.requester, reviewer.subject)) {
-      throw new ReviewForbiddenError(`you cannot decide review ${id}: ${review.kind === 'access' ? 'you asked for this access' : 'you sent the statement'}`);
+      await this.refuse(review, reviewer.subject, verb, 'own_request', `you cannot decide review ${id}: ${review.kind === 'access' ? 'you asked for this access' : 'you sent the statement'}`);
+    }
+    // A policy may name a person directly (user:NAME); deciding by group needs the reviewer role.
+    if (reviewer.role !== undefined && !mayDecideReviews({ role: reviewer.role }) && !namesDirectly(review.reviewers, reviewer.subject)) {
+      await this.refuse(review, reviewer.subject, verb, 'not_a_reviewer', `you cannot decide review ${id}: deciding reviews needs the reviewer role, and ${reviewer.subject} is a${reviewer.role === 'auditor' ? 'n' : ''} ${reviewer.role}`);
     }
     if (!mayReview(review.reviewers, reviewer)) {
-      throw new ReviewForbiddenError(`you cannot decide review ${id}: it is for ${review.reviewers.join(', ')}`);
+      await this.refuse(review, reviewer.subject, verb, 'not_addressed', `you cannot decide review ${id}: it is for ${review.reviewers.join(', ')}`);
     }
     const earlier = await this.reviews.decisionsOf(id);
     if (earlier.some((d) => d.reviewer === reviewer.subject)) throw new ConflictError(`you already decided review ${id}`);
     return review;
+  }
+
+  /** Audits a refused decision (who, what they tried, why) and refuses it with 403. */
+  private async refuse(review: ReviewEntity, actor: string, attempted: string, reason: string, message: string): Promise<never> {
+    await this.audit.record(actor, 'review.refused', review.id, { attempted, reason, message });
+    this.logger.info('review decision refused', { reviewId: review.id, by: actor, reason });
+    throw new ReviewForbiddenError(message);
   }
 
   private async settle(review: ReviewEntity): Promise<ReviewEntity> {
@@ -322,6 +345,23 @@ function baseNotice(requestId: string, reviewId: number, state: DecisionNotice['
 /** Whether two subjects name the same person, the way policies name them (`bootstrap-admin` is `user:bootstrap-admin`). */
 function sameSubject(a: string, b: string): boolean {
   return policySubjectsOf({ subject: a, groups: [] })[0] === policySubjectsOf({ subject: b, groups: [] })[0];
+}
+
+/** The subjects whose reviews a non-auditor sees: their own requests and, as a reviewer, reviews addressed to them. */
+function visibleSubjects(viewer: Principal): { requesters: string[]; reviewers: string[] } {
+  const own = policySubjectsOf({ subject: viewer.subject, groups: [] });
+  const requesters = [...new Set([viewer.subject, ...own])];
+  return { requesters, reviewers: mayDecideReviews(viewer) ? policySubjectsOf(viewer) : own };
+}
+
+function namesDirectly(reviewers: readonly string[], subject: string): boolean {
+  return reviewers.includes(policySubjectsOf({ subject, groups: [] })[0]);
+}
+
+function mayView(review: ReviewEntity, viewer: Principal): boolean {
+  if (seesEverything(viewer)) return true;
+  const visible = visibleSubjects(viewer);
+  return visible.requesters.includes(review.requester) || review.reviewers.some((r) => visible.reviewers.includes(r));
 }
 
 /** A reviewer matches by the same subjects policies use (user:NAME, group:NAME, ...). */

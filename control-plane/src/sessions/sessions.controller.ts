@@ -1,6 +1,8 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AdminOnly, CurrentPrincipal, type Principal } from '../identity/principal.js';
+import { Readable } from 'node:stream';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, StreamableFile } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { AdminOnly, AnyRole, CurrentPrincipal, type Principal } from '../identity/principal.js';
+import { seesEverything } from '../identity/roles.js';
 import { KillSessionDto } from './dto/kill-session.dto.js';
 import { ListSessionsQuery } from './dto/list-sessions.query.js';
 import { StatementsAfterQuery } from './dto/statements-after.query.js';
@@ -14,14 +16,17 @@ import {
   toStatementView,
 } from './session.views.js';
 import { SessionsService } from './sessions.service.js';
+import { SessionRecordingsService } from './session-recordings.service.js';
 
 @ApiTags('sessions')
 @ApiBearerAuth()
+@AnyRole()
 @Controller('v1/sessions')
 export class SessionsController {
   constructor(
     private readonly sessions: SessionsService,
     private readonly killer: SessionKillService,
+    private readonly recordings: SessionRecordingsService,
   ) {}
 
   @Get()
@@ -49,6 +54,16 @@ export class SessionsController {
     return { session: toSessionView(page.session), statements: page.statements.map(toStatementView), more: page.more };
   }
 
+  /** The terminal recording (asciicast v2) of an SSH shell session, streamed chunk by chunk as stored. */
+  @Get(':id/recording')
+  @ApiProduces('application/x-asciicast')
+  @ApiOkResponse({ description: 'asciicast v2: a header line, then one [time, kind, data] event a line; 404 when the session has none' })
+  async recording(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<StreamableFile> {
+    await this.sessions.getVisible(id, ownOnly(principal));
+    const chunks = await this.recordings.open(id);
+    return new StreamableFile(Readable.from(castBytes(chunks)), { type: 'application/x-asciicast; charset=utf-8' });
+  }
+
   @Post(':id/kill')
   @HttpCode(202)
   @AdminOnly('kill sessions')
@@ -59,7 +74,11 @@ export class SessionsController {
   }
 }
 
-/** Admins see every session; anyone else only their own. */
+/** Admins and auditors see every session; anyone else only their own. */
 function ownOnly(principal: Principal): string | undefined {
-  return principal.role === 'admin' ? undefined : principal.subject;
+  return seesEverything(principal) ? undefined : principal.subject;
+}
+
+async function* castBytes(chunks: AsyncGenerator<{ data: Buffer }>): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) yield chunk.data;
 }

@@ -92,10 +92,12 @@ export class SessionsRepository {
    * One fixed statement for any batch size: the query builder's per-row, per-column SQL was the
    * control plane's largest cost on the data path, and a stable text lets Postgres reuse its plan.
    */
-  async insertEvents(events: NewSessionEvent[]): Promise<void> {
+  /** With `duplicates: 'ignore'`, a statement already stored (an agent resending after a reconnect) is kept as it was. */
+  async insertEvents(events: NewSessionEvent[], duplicates: 'fail' | 'ignore' = 'fail'): Promise<void> {
     if (events.length === 0) return;
     const column = <K extends keyof NewSessionEvent>(key: K) => events.map((e) => e[key] ?? null);
-    await this.events.manager.query(INSERT_EVENTS, [
+    const sql = duplicates === 'ignore' ? `${INSERT_EVENTS} ON CONFLICT (session_id, sequence) DO NOTHING` : INSERT_EVENTS;
+    await this.events.manager.query(sql, [
       column('sessionId'),
       column('sequence'),
       column('protocol'),

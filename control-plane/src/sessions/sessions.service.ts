@@ -9,6 +9,7 @@ import type { ConnectionEntity } from '../connections/connection.entity.js';
 import type { SessionEventEntity } from './session-event.entity.js';
 import type { SessionEntity, SessionMode } from './session.entity.js';
 import { RESTARTED, type SessionEnding, SessionsRepository } from './sessions.repository.js';
+import { SessionRecordingsService } from './session-recordings.service.js';
 
 export interface OpenSessionRequest {
   connection: Pick<ConnectionEntity, 'id' | 'name'>;
@@ -64,6 +65,7 @@ export class SessionsService implements OnApplicationBootstrap {
   constructor(
     private readonly sessions: SessionsRepository,
     private readonly audit: AuditService,
+    private readonly recordings: SessionRecordingsService,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: StructuredLogger,
   ) {}
@@ -124,12 +126,12 @@ export class SessionsService implements OnApplicationBootstrap {
   }
 
   /** Statements of several sessions in one insert: an agent's message becomes one round trip. */
-  async recordStatementBatch(batch: { sessionId: string; statements: RecordedStatement[] }[]): Promise<void> {
+  async recordStatementBatch(batch: { sessionId: string; statements: RecordedStatement[] }[], duplicates: 'fail' | 'ignore' = 'fail'): Promise<void> {
     const unknown = batch.find((b) => !isUuid(b.sessionId));
     if (unknown) throw sessionNotFound(unknown.sessionId);
     const sessionId = batch.map((b) => b.sessionId).join(', ');
     try {
-      await this.sessions.insertEvents(batch.flatMap((b) => b.statements.map((s) => toEvent(b.sessionId, s))));
+      await this.sessions.insertEvents(batch.flatMap((b) => b.statements.map((s) => toEvent(b.sessionId, s))), duplicates);
     } catch (error) {
       if (isForeignKeyViolation(error)) throw sessionNotFound(sessionId);
       if (isUniqueViolation(error)) throw new ConflictError(`session ${sessionId} already has a statement with one of these sequence numbers`);
@@ -156,6 +158,25 @@ export class SessionsService implements OnApplicationBootstrap {
   async get(sessionId: string): Promise<SessionEntity> {
     const session = isUuid(sessionId) ? await this.sessions.findById(sessionId) : null;
     if (!session) throw sessionNotFound(sessionId);
+    return session;
+  }
+
+  /** Statements and recordings of a session the agent could not keep: the session record says so, in the audit log. */
+  async recordGap(sessionId: string, lostEvents: number, reason: string): Promise<void> {
+    const session = await this.get(sessionId);
+    this.logger.warn('session recording has a gap', { sessionId, lostEvents, reason });
+    await this.audit.record({
+      actor: session.subject,
+      kind: 'session.recording_gap',
+      target: `session/${session.id}`,
+      details: { connection: session.connectionName, lostEvents, reason },
+    });
+  }
+
+  /** With `subject`, someone else's session is reported as not existing. */
+  async getVisible(sessionId: string, subject?: string): Promise<SessionEntity> {
+    const session = await this.get(sessionId);
+    if (subject !== undefined && session.subject !== subject) throw sessionNotFound(sessionId);
     return session;
   }
 
@@ -200,6 +221,7 @@ export class SessionsService implements OnApplicationBootstrap {
    */
   private async recordEnded(session: SessionEntity): Promise<void> {
     const statements = await digestStatements(this.statementPages(session.id));
+    const recording = await this.recordings.digest(session.id);
     await this.audit.record({
       actor: session.subject,
       kind: session.status === 'failed' ? 'session.failed' : 'session.ended',
@@ -212,6 +234,7 @@ export class SessionsService implements OnApplicationBootstrap {
         bytesToClient: session.bytesToClient,
         error: session.errorCode === null ? null : { code: session.errorCode, message: session.errorMessage },
         statements,
+        ...(recording ? { recording } : {}),
       },
     });
   }

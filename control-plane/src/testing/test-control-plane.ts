@@ -15,7 +15,8 @@ export interface TestControlPlane extends RunningControlPlane {
 export async function startTestControlPlane(input: ConfigInput, clock?: Clock): Promise<TestControlPlane> {
   const announced: string[] = [];
   const logs: Array<Record<string, unknown>> = [];
-  const config = buildConfig({ host: '127.0.0.1', port: 0, logLevel: 'info', ...input });
+  // Loopback and plaintext unless the test brings its own certificate (input.transport.tlsCert).
+  const config = buildConfig({ host: '127.0.0.1', port: 0, logLevel: 'info', ...input, transport: { insecurePlaintext: '1', ...input.transport } });
   const running = await startControlPlane(config, {
     clock,
     announce: (text) => announced.push(text),

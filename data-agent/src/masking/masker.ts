@@ -2,7 +2,7 @@
  * A session's masking rules, ready to apply: which result columns a column rule selects, and what
  * the content detectors make of any text value. Pure: the key is given, nothing is read or logged.
  */
-import { detect } from './detectors.js';
+import { detect, profileOf } from './detectors.js';
 import { applyMode, stricterMode } from './modes.js';
 import type { DetectorName, MaskingRule, MaskMode } from './types.js';
 
@@ -85,8 +85,9 @@ export class Masker {
   maskText(text: string): string {
     if (this.contentRules.length === 0 || text === '') return text;
     const found: { start: number; end: number; mode: MaskMode }[] = [];
+    const profile = profileOf(text);
     for (const rule of this.contentRules) {
-      for (const span of detect(text, rule.detectors, rule.patterns)) found.push({ ...span, mode: rule.mode });
+      for (const span of detect(text, rule.detectors, rule.patterns, profile)) found.push({ ...span, mode: rule.mode });
     }
     if (found.length === 0) return text;
     found.sort((a, b) => a.start - b.start || b.end - a.end);

@@ -86,12 +86,25 @@ interface RequestDecision {
 
 export function decideRequest(policy: PolicyRules, request: ProtocolRequest): RequestDecision {
   const label = `policy ${policy.name} v${policy.version}`;
+  if (request.protocol === 'ssh' && request.unknowable) {
+    const worst = strictestFor(policy, 'ssh');
+    return { ...worst, reason: `${label}: what "${request.text}" runs cannot be known (${request.unknowable}): ${worst.action} (strictest the policy allows)` };
+  }
   const index = policy.rules.findIndex((r) => requestMatches(r, request));
   if (index >= 0) {
     const action = policy.rules[index]!.action;
     return { action, ruleIndex: index, reason: `${label}: rule ${index + 1} (${action}) matches "${request.text}"` };
   }
   return { action: policy.defaultAction, ruleIndex: 'default', reason: `${label}: no rule matches "${request.text}", default ${policy.defaultAction}` };
+}
+
+/** The strictest action this policy gives any request of the protocol: its rules for it and its default. */
+function strictestFor(policy: PolicyRules, protocol: ProtocolRequest['protocol']): { action: Action; ruleIndex: number | 'default' } {
+  let worst: { action: Action; ruleIndex: number | 'default' } = { action: policy.defaultAction, ruleIndex: 'default' };
+  policy.rules.forEach((rule, index) => {
+    if (judgesProtocol(rule, protocol) && ACTION_RANK[rule.action] > ACTION_RANK[worst.action]) worst = { action: rule.action, ruleIndex: index };
+  });
+  return worst;
 }
 
 /** Every policy judges the request; the strictest verdict wins, as for statements. */

@@ -121,6 +121,16 @@ export class SessionJudge {
     return this.lexingUnsafe !== null;
   }
 
+  /** False once a statement judged in this session may have changed search_path (it never turns back). */
+  get searchPathIsDefault(): boolean {
+    return this.ctx.searchPathIsDefault;
+  }
+
+  /** Parses SQL the session sent with the session's parser, without judging it (COPY masking reads it). */
+  analyze(sql: string): Promise<StatementAnalysis[]> {
+    return this.analyzer.analyzeSql(sql);
+  }
+
   private finish(statements: StatementAnalysis[]): Judgement {
     const judged = this.lexingUnsafe === null ? statements : statements.map((s) => withReason(s, this.lexingUnsafe!));
     return { verdict: evaluate(this.rules, judged, this.ctx), statements: judged };

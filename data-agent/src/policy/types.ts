@@ -3,6 +3,8 @@
  * converter) so that statement analysis and evaluation never depend on protobuf.
  */
 
+import type { CopyStatementText } from '../protocols/engine.js';
+
 export type Action = 'allow' | 'review' | 'deny';
 
 /** Strictness order: the strictest verdict wins across policies and across statements. */
@@ -69,6 +71,8 @@ export interface StatementAnalysis {
   executes: string[];
   /** DEALLOCATE name (null = DEALLOCATE ALL / DISCARD ALL). */
   deallocate?: { name: string | null };
+  /** A COPY statement: what it copies, for masking its output by column. */
+  copy?: CopyStatementText;
 }
 
 export interface Rule {

@@ -53,7 +53,11 @@ export interface EngineLogger {
  * `patterns` match `text`. SQL-only rules (statements, tables) never match a request.
  */
 export type ProtocolRequest =
-  | { protocol: 'ssh'; text: string; command: string; interactive: boolean }
+  /**
+   * `unknowable`: why what runs cannot be known from `text` (a shell line edited with Tab or history,
+   * a command name from an expansion); policy then gives the strictest verdict it could give.
+   */
+  | { protocol: 'ssh'; text: string; command: string; interactive: boolean; unknowable?: string }
   | { protocol: 'http'; text: string; method: string; path: string }
   | {
       protocol: 'kubernetes';
@@ -86,7 +90,8 @@ export type GateVerdict =
 
 export type HoldOutcome =
   | { released: true; reviewId: number }
-  | { released: false; reviewId: number; message: string };
+  /** `pending`: the policy's reviewMode is fail-fast and the review is still open; the identical request passes once approved. */
+  | { released: false; reviewId: number; message: string; pending?: boolean };
 
 /**
  * Policy on the data path, per session. Engines ask it before a statement reaches the target;
@@ -109,6 +114,27 @@ export interface StatementGate {
   judgeRequest(request: ProtocolRequest): GateVerdict;
   /** Protocol features that stay off unless a policy of the session turns them on. */
   readonly features: SessionFeatures;
+  /**
+   * Reads SQL the session sent with the parser that judged it, for masking COPY ... TO STDOUT: per
+   * statement, what it copies (null when it is no COPY); undefined when the text cannot be read reliably.
+   * Absent: COPY cannot be read (column rules then refuse it).
+   */
+  readCopyStatements?(sql: string): Promise<(CopyStatementText | null)[] | undefined>;
+  /** False once a statement of the session may have changed search_path; absent: unknown (false). */
+  searchPathIsDefault?(): boolean;
+}
+
+/** A COPY statement as its text says (identifiers as Postgres folds them: unquoted lower-cased). */
+export interface CopyStatementText {
+  direction: 'to' | 'from';
+  /** STDOUT/STDIN (the client), or a file or program on the database server. */
+  endpoint: 'client' | 'file' | 'program';
+  /** COPY table: the table as written; null for COPY (query). */
+  relation: { schema: string | null; name: string } | null;
+  /** The column list as written; null when there is none (every column). */
+  columns: string[] | null;
+  /** The options in order: lower-case name, the constant value as text ('*' for *; null: none given, or a list), a list's names. */
+  options: { name: string; value: string | null; items?: string[] }[];
 }
 
 export interface SessionFeatures {

@@ -1,7 +1,11 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { StatementProtocol } from '@airlock/proto';
 import type { StatementRecord, StatementRecorder } from '../protocols/engine.js';
-import type { ControlLink } from '../link/control-link.js';
+import type { SessionEventInit } from './event-journal.js';
+
+export interface SessionEventSink {
+  sendEvents(events: SessionEventInit[]): void;
+}
 
 const FLUSH_INTERVAL_MS = 250;
 const MAX_BATCH = 1000;
@@ -23,7 +27,7 @@ export class StatementBatcher {
   private pending: { sessionId: string; statement: StatementRecord }[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly link: ControlLink) {}
+  constructor(private readonly sink: SessionEventSink) {}
 
   recorderFor(sessionId: string): StatementRecorder {
     return { record: (statement) => this.record(sessionId, statement) };
@@ -41,31 +45,26 @@ export class StatementBatcher {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.link.send({
-      message: {
-        case: 'sessionEvents',
-        value: {
-          events: batch.map(({ sessionId, statement: s }) => ({
-            sessionId,
-            event: {
-              case: 'statement' as const,
-              value: {
-                sequence: BigInt(s.sequence),
-                text: s.text,
-                startedAt: timestampFromDate(s.startedAt),
-                durationUs: BigInt(Math.max(0, Math.round(s.durationUs))),
-                rows: s.rows === undefined ? undefined : BigInt(s.rows),
-                commandTag: s.commandTag,
-                errorSqlstate: s.errorSqlstate,
-                errorMessage: s.errorMessage,
-                protocol: PROTOCOLS[s.protocol],
-                verdict: s.verdict ?? '',
-                reviewId: BigInt(s.reviewId ?? 0),
-              },
-            },
-          })),
+    this.sink.sendEvents(
+      batch.map(({ sessionId, statement: s }) => ({
+        sessionId,
+        event: {
+          case: 'statement' as const,
+          value: {
+            sequence: BigInt(s.sequence),
+            text: s.text,
+            startedAt: timestampFromDate(s.startedAt),
+            durationUs: BigInt(Math.max(0, Math.round(s.durationUs))),
+            rows: s.rows === undefined ? undefined : BigInt(s.rows),
+            commandTag: s.commandTag,
+            errorSqlstate: s.errorSqlstate,
+            errorMessage: s.errorMessage,
+            protocol: PROTOCOLS[s.protocol],
+            verdict: s.verdict ?? '',
+            reviewId: BigInt(s.reviewId ?? 0),
+          },
         },
-      },
-    });
+      })),
+    );
   }
 }

@@ -52,9 +52,9 @@ export class DecisionBroker {
     switch (update.state) {
       case ReviewState.PENDING:
         if (update.failFast) {
-          return waiting.resolve({ released: false, reviewId: id, message: `airlock: statement needs review ${id}; send it again once approved and it runs once — airlock reviews approve ${id}` });
+          return waiting.resolve({ released: false, pending: true, reviewId: id, message: `airlock: ${heldNoun(waiting.hold)} needs review ${id}; send it again once approved and it runs once — airlock reviews approve ${id}` });
         }
-        return this.notifyOnce(waiting, `airlock: statement held for review ${id} (${update.approvals} of ${update.approvalsRequired} approvals) — airlock reviews approve ${id}`);
+        return this.notifyOnce(waiting, `airlock: ${heldNoun(waiting.hold)} held for review ${id} (${update.approvals} of ${update.approvalsRequired} approvals) — airlock reviews approve ${id}`);
       case ReviewState.APPROVED:
         return waiting.resolve({ released: true, reviewId: id });
       case ReviewState.REJECTED:
@@ -85,4 +85,12 @@ export class DecisionBroker {
     waiting.lastNotice = message;
     waiting.notify(message);
   }
+}
+
+/** What the person is waiting on, in their protocol's words. */
+function heldNoun(hold: HoldRequest): string {
+  const kind = hold.kinds[0] ?? '';
+  if (kind.startsWith('ssh-')) return 'command';
+  if (/^[A-Z]+$/.test(kind)) return 'request'; // an HTTP method
+  return 'statement';
 }

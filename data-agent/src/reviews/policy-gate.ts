@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { evaluateRequest } from '../policy/index.js';
 import type { Judgement, PolicyRules, SessionJudge, SessionRules, StatementAnalysis, TableRef, Verdict } from '../policy/index.js';
-import type { GateVerdict, HoldOutcome, HoldRequest, ProtocolRequest, SessionFeatures, StatementGate } from '../protocols/engine.js';
+import type { CopyStatementText, GateVerdict, HoldOutcome, HoldRequest, ProtocolRequest, SessionFeatures, StatementGate } from '../protocols/engine.js';
 import type { DecisionBroker } from './decision-broker.js';
 
 /**
@@ -71,6 +71,18 @@ export class PolicyGate implements StatementGate {
 
   onParameterStatus(name: string, value: string): void {
     this.judge.onParameterStatus(name, value);
+  }
+
+  async readCopyStatements(sql: string): Promise<(CopyStatementText | null)[] | undefined> {
+    // Once the session's lexing may differ from the parser's, its text is not read the server's way.
+    if (this.judge.failingClosed) return undefined;
+    const statements = await this.judge.analyze(sql);
+    if (statements.some((s) => s.parseError !== undefined)) return undefined;
+    return statements.map((s) => s.copy ?? null);
+  }
+
+  searchPathIsDefault(): boolean {
+    return this.judge.searchPathIsDefault;
   }
 
   hold(request: HoldRequest, notify: (message: string) => void, signal: AbortSignal): Promise<HoldOutcome> {

@@ -17,6 +17,7 @@ import { EngineError } from '../protocols/engine.js';
 import type { ConnectionTarget, ExecOutcome, ProtocolEngine, ResultMasking, SessionContext, SessionSummary, StatementGate } from '../protocols/engine.js';
 import type { StatementBatcher } from '../recording/statement-batcher.js';
 import { AsciicastRecorder, type RecordingChunkOut } from '../recording/terminal-recorder.js';
+import type { EventJournal, RecordingFailureMode } from '../recording/event-journal.js';
 import type { DecisionBroker } from '../reviews/decision-broker.js';
 import { toWireOutcome } from './exec-outcome.js';
 
@@ -54,10 +55,18 @@ export interface SessionRunnerDeps {
   resolveSecret: (ref: string) => string;
   decisions: DecisionBroker;
   statements: StatementBatcher;
+  /** Session events on their way to the control plane, kept until it stored them. */
+  events: EventJournal;
   /** Builds the statement gate for a session's policy; undefined means no gate (unrestricted). */
   gateFor: (sessionId: string, policy: OpenSession['policy']) => StatementGate | undefined;
   /** Builds result masking for a session's policy; undefined (or absent) means results pass unchanged. */
   maskingFor?: (policy: OpenSession['policy']) => ResultMasking | undefined;
+}
+
+/** Every policy of the session must allow running unrecorded; no policy (an unrestricted admin) means it must be recorded. */
+export function recordingFailureMode(policy: OpenSession['policy']): RecordingFailureMode {
+  const policies = policy?.policies ?? [];
+  return policies.length > 0 && policies.every((p) => p.continueWithoutRecording) ? 'continue' : 'stop-session';
 }
 
 export function targetFromSpec(order: OpenSession): ConnectionTarget {
@@ -91,19 +100,18 @@ export class SessionRunner {
     if (order.resume) return void this.resume(order).catch((err: Error) => this.refuseResume(order.sessionId, err.message));
     const controller = new AbortController();
     this.active.set(order.sessionId, controller);
+    this.deps.events.track(order.sessionId, recordingFailureMode(order.policy));
     void this.run(order, controller.signal)
       .catch((err: Error) => this.deps.logger.error('session failed', { session: order.sessionId, error: err.message }))
-      .finally(() => this.active.delete(order.sessionId));
+      .finally(() => {
+        this.active.delete(order.sessionId);
+        this.deps.events.untrack(order.sessionId);
+      });
   }
 
   private sendRecording(sessionId: string, chunk: RecordingChunkOut): void {
     this.deps.statements.flush(); // statements and recording chunks reach the control plane in the order they happened
-    this.deps.link.send({
-      message: {
-        case: 'sessionEvents',
-        value: { events: [{ sessionId, event: { case: 'recording', value: { format: chunk.format, sequence: BigInt(chunk.sequence), data: chunk.data } } }] },
-      },
-    });
+    this.deps.events.sendEvents([{ sessionId, event: { case: 'recording', value: { format: chunk.format, sequence: BigInt(chunk.sequence), data: chunk.data } } }]);
   }
 
   kill(sessionId: string, reason: string): void {
@@ -142,27 +150,20 @@ export class SessionRunner {
     const summary = await this.runTunnel(engine, ctx, call);
     terminal.flush();
     this.deps.statements.flush();
-    this.deps.link.send({
-      message: {
-        case: 'sessionEvents',
-        value: {
-          events: [
-            {
-              sessionId: order.sessionId,
-              event: {
-                case: 'ended',
-                value: {
-                  endedAt: timestampFromDate(new Date()),
-                  bytesFromClient: BigInt(summary.bytesFromClient),
-                  bytesToClient: BigInt(summary.bytesToClient),
-                  error: summary.error ? { code: ENGINE_ERROR_CODES[summary.error.code], message: summary.error.message } : undefined,
-                },
-              },
-            },
-          ],
+    this.deps.events.sendEvents([
+      {
+        sessionId: order.sessionId,
+        event: {
+          case: 'ended',
+          value: {
+            endedAt: timestampFromDate(new Date()),
+            bytesFromClient: BigInt(summary.bytesFromClient),
+            bytesToClient: BigInt(summary.bytesToClient),
+            error: summary.error ? { code: ENGINE_ERROR_CODES[summary.error.code], message: summary.error.message } : undefined,
+          },
         },
       },
-    });
+    ]);
   }
 
   private async runTunnel(engine: ProtocolEngine, ctx: SessionContext, call: GrpcClientCall): Promise<SessionSummary> {

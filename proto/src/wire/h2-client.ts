@@ -4,11 +4,12 @@ import { frameMessage } from './grpc-frame.js';
 import { tunable } from './data-frame.js';
 import { decodeGrpcMessage, GrpcCallError, GrpcStatus } from './grpc-status.js';
 import { GrpcMessageReader } from './message-reader.js';
+import { describeTlsFailure } from './tls-errors.js';
 
 export interface GrpcChannelOptions {
-  /** Sent as `authorization: Bearer <token>` on every call. */
+  /** Sent as `authorization: Bearer <token>` on every call; asked again for each call, so it may be fresh each time. */
   token?: () => string | undefined;
-  /** PEM CA to trust for https:// URLs. */
+  /** PEM CA to trust for https:// URLs instead of the system's CAs (a pinned CA). */
   ca?: string | Buffer;
   maxMessageBytes?: number;
   /** Our HTTP/2 receive windows: results flow towards us, so larger windows keep bulk moving. */
@@ -24,7 +25,8 @@ export class GrpcClientCall {
   /** Resolves with the final status; never rejects. */
   readonly status: Promise<{ code: number; message: string }>;
 
-  constructor(readonly stream: ClientHttp2Stream, maxMessageBytes?: number) {
+  /** `url` names the control plane in errors a person reads (an untrusted certificate, say). */
+  constructor(readonly stream: ClientHttp2Stream, maxMessageBytes?: number, url = 'the control plane') {
     this.reader = new GrpcMessageReader(stream, maxMessageBytes);
     this.status = new Promise((resolve) => {
       let settled = false;
@@ -42,7 +44,7 @@ export class GrpcClientCall {
       stream.once('trailers', (trailers) =>
         settle(Number(trailers['grpc-status'] ?? GrpcStatus.UNKNOWN), decodeGrpcMessage(trailers['grpc-message'])),
       );
-      stream.once('error', (err) => settle(GrpcStatus.UNAVAILABLE, err.message));
+      stream.once('error', (err) => settle(GrpcStatus.UNAVAILABLE, describeTlsFailure(err, url) ?? err.message));
       stream.once('close', () => settle(GrpcStatus.UNAVAILABLE, 'the call closed without a status'));
     });
   }
@@ -89,7 +91,7 @@ export class GrpcChannel {
     const token = this.options.token?.();
     if (token) headers.authorization = `Bearer ${token}`;
     const stream = session.request(headers);
-    return new GrpcClientCall(stream, this.options.maxMessageBytes);
+    return new GrpcClientCall(stream, this.options.maxMessageBytes, this.url);
   }
 
   async unary(path: string, request: Uint8Array, timeoutMs = 30_000): Promise<Buffer> {
@@ -116,7 +118,8 @@ export class GrpcChannel {
       const fail = (err: Error) => {
         clearTimeout(timer);
         session.off('connect', ok);
-        reject(err);
+        const tls = describeTlsFailure(err, this.url);
+        reject(tls ? Object.assign(new Error(tls, { cause: err }), { code: (err as NodeJS.ErrnoException).code }) : err);
       };
       const ok = () => {
         clearTimeout(timer);

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { GROUP_NAME_PATTERN, GROUP_NAME_RULE, USER_NAME_PATTERN, USER_NAME_RULE } from '../../common/names.js';
-import { ROLES, type Role } from '../api-token.entity.js';
+import { ROLES, type Role } from '../roles.js';
 
 export class CreateUserDto {
   @ApiProperty({ example: 'alice@example.com', pattern: USER_NAME_PATTERN.source })
@@ -17,7 +17,7 @@ export class CreateUserDto {
   @Matches(GROUP_NAME_PATTERN, { each: true, message: `each group name ${GROUP_NAME_RULE}` })
   groups?: string[];
 
-  @ApiPropertyOptional({ enum: ROLES, default: 'user', description: 'admin may manage agents, connections, users and policies' })
+  @ApiPropertyOptional({ enum: ROLES, default: 'user', description: 'admin: everything; reviewer: decide reviews addressed to them; user: connect as policies allow; auditor: read sessions, reviews and audit' })
   @IsOptional()
   @IsIn(ROLES, { message: `role must be one of ${ROLES.join(', ')}` })
   role?: Role;

@@ -5,6 +5,7 @@
  */
 import type { SettingChange, StatementAnalysis, StatementKind, TableRef } from '../types.js';
 import { isHarmlessSetting, isLexingSetting, isSafeLexingValue } from './catalogue.js';
+import { copyStatementOf } from './copy-statement.js';
 import { isHarmlessKind, kindOf, type Node } from './kinds.js';
 import { constString, emptyFindings, nameList, walk, type WalkFindings } from './walk.js';
 
@@ -134,6 +135,7 @@ export function analyzeStatement(text: string, stmt: Node): StatementAnalysis {
   let program = false;
   let prepare: StatementAnalysis['prepare'];
   let deallocate: StatementAnalysis['deallocate'];
+  let copy: StatementAnalysis['copy'];
 
   switch (type) {
     case 'PrepareStmt': {
@@ -175,6 +177,7 @@ export function analyzeStatement(text: string, stmt: Node): StatementAnalysis {
       program = body['is_program'] === true;
       if (program) f.reasons.push('COPY ... PROGRAM runs a shell command on the database server');
       else if (typeof body['filename'] === 'string') f.reasons.push('COPY reads or writes a file on the database server');
+      copy = copyStatementOf(body);
       walk(body, true, f);
       break;
     case 'CreateTableAsStmt':
@@ -224,6 +227,7 @@ export function analyzeStatement(text: string, stmt: Node): StatementAnalysis {
     ...(prepare ? { prepare } : {}),
     executes: [...new Set(f.executes)],
     ...(deallocate ? { deallocate } : {}),
+    ...(copy ? { copy } : {}),
   };
 }
 

@@ -148,6 +148,7 @@ export class Relay {
     const raws: Buffer[] = [];
     for (const f of frames) {
       this.tracker.onClient(f.message);
+      this.options.rewriter?.onClient(f.message);
       if (f.message.type === 'Terminate') this.sawTerminate = true;
       if (f.message.type === 'Query' || f.message.type === 'Sync') this.awaitingReady++;
       raws.push(f.raw);

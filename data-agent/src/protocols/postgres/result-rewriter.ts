@@ -1,15 +1,23 @@
 /**
  * Masking on the server → client side of a session. Server bytes are cut into whole messages; every
  * message passes as the same bytes except DataRow values that masking changes (the row is re-encoded
- * with its new lengths), and the few cases masking cannot handle, which fail closed with a 42501
- * ErrorResponse in place of the result: binary values of a column a rule masks, a DataRow whose
- * description was not seen, binary COPY, and COPY TO STDOUT while column rules exist (COPY does not say
- * which table column each field is). Untouched messages stay slices of the chunk they came in, so a
- * chunk is forwarded in as few writes as before. Only used when the session has masking rules.
+ * with its new lengths), CopyData rows whose fields masking changes (see copy-out-plan.ts), and the
+ * cases masking cannot handle, which fail closed with a 42501 ErrorResponse in place of the result:
+ * binary values of a column a rule masks, a DataRow whose description was not seen, binary COPY, and
+ * a COPY TO STDOUT whose columns cannot be named while column rules exist. Untouched messages stay
+ * slices of the chunk they came in, so a chunk is forwarded in as few writes as before. Only used when
+ * the session has masking rules.
+ *
+ * Table names and COPY statements are looked up asynchronously; meanwhile push() returns a Promise and
+ * the relay holds every later chunk back, so nothing is reordered.
  */
 import type { ResultColumnMask, ResultColumnSource, ResultMasking } from '../engine.js';
-import { decodeRowDescriptionMessage, type RowColumn } from './backend-scanner.js';
+import { decodeBackend, decodeRowDescriptionMessage, type RowColumn } from './backend-scanner.js';
+import { CopyRowMasker } from './copy-row-masker.js';
+import { planCopyOut, type CopyPlan, type CopyStatementReader, type CopyTableResolver } from './copy-out-plan.js';
+import type { FrontendMessage } from './frontend-parser.js';
 import * as ser from './serializer.js';
+import { StatementTracker } from './statement-tracker.js';
 import { BodyReader, coalesce, MessageWriter, PartialFrame, ProtocolViolation } from './wire.js';
 
 /** The columns of one table, as the catalog names them. */
@@ -19,14 +27,19 @@ export interface TableColumns {
   columns: Map<number, string>;
 }
 
-/** Looks table OIDs up in the catalog; throws when it cannot (the columns are then masked as unresolved). */
-export interface ColumnResolver {
+/**
+ * Looks table OIDs up in the catalog; throws when it cannot (the columns are then masked as unresolved).
+ * Without copyTable, COPY TO STDOUT cannot be masked by column.
+ */
+export interface ColumnResolver extends Partial<CopyTableResolver> {
   resolve(tableOids: number[]): Promise<Map<number, TableColumns>>;
 }
 
 export interface ResultRewriterOptions {
   maxMessageBytes?: number;
   onResolveError?: (error: Error) => void;
+  /** Reads the session's COPY statements (the statement gate); without it column rules refuse COPY TO STDOUT. */
+  statements?: CopyStatementReader;
 }
 
 /** Types whose binary form is their UTF-8 text: content rules can read binary values of these. */
@@ -42,6 +55,12 @@ interface ColumnPlan {
   mask: ResultColumnMask | undefined;
 }
 
+/** The COPY TO STDOUT in progress: its rows pass, get content rules line by line, or are masked field by field. */
+type CopyOut = { kind: 'pass' } | { kind: 'lines' } | { kind: 'fields'; rows: CopyRowMasker };
+
+/** The server messages that end a statement's result, which pair results with statements. */
+const RESULT_ENDS = new Set<number>([TAG.commandComplete, TAG.emptyQuery, TAG.portalSuspended, TAG.error, TAG.ready]);
+
 export class ResultRewriter {
   private readonly partial = new PartialFrame();
   private pendingTotal = 0;
@@ -49,7 +68,11 @@ export class ResultRewriter {
   /** Resolved tables by OID; null when the lookup failed. */
   private readonly tables = new Map<number, TableColumns | null>();
   private columns: ColumnPlan[] | undefined;
-  private copyOut = false;
+  private copyOut: CopyOut | undefined;
+  /** How to mask the CopyOutResponse being processed, once planned. */
+  private copyPlan: CopyPlan | undefined;
+  /** Pairs each result with the statement that produced it, from what the server sent (not what the client saw). */
+  private readonly statements = new StatementTracker({ record: () => undefined });
   /** After airlock ended a result with an error: the server's rest of it is dropped up to ReadyForQuery. */
   private dropping = false;
 
@@ -66,7 +89,12 @@ export class ResultRewriter {
     return this.partial.length > 0;
   }
 
-  /** The bytes to forward for this chunk; a Promise only when table names must be looked up first. */
+  /** Every client message as it is forwarded to the server, so that results can be paired with statements. */
+  onClient(message: FrontendMessage): void {
+    this.statements.onClient(message);
+  }
+
+  /** The bytes to forward for this chunk; a Promise only when table names or a COPY must be looked up first. */
   push(chunk: Buffer): Buffer[] | Promise<Buffer[]> {
     return this.process(this.split(chunk), 0, []);
   }
@@ -79,11 +107,36 @@ export class ResultRewriter {
         const unknown = [...new Set(columns.map((c) => c.tableOid).filter((oid) => oid !== 0 && !this.tables.has(oid)))];
         if (unknown.length > 0 && this.masking.hasColumnRules) return this.lookUp(unknown).then(() => this.process(messages, i, out));
         this.onRowDescription(msg, columns, out);
+      } else if (msg[0] === TAG.copyOut && !this.dropping && !this.copyPlan && msg.readInt8(HEADER) === 0) {
+        return this.planCopy(msg).then(() => this.process(messages, i, out));
       } else {
+        if (RESULT_ENDS.has(msg[0]!)) this.statements.onServer(decodeBackend(msg));
         this.onMessage(msg, out);
       }
     }
     return coalesce(out);
+  }
+
+  /** Decides how the COPY TO STDOUT that `copyOutResponse` starts is masked; never rejects. */
+  private async planCopy(copyOutResponse: Buffer): Promise<void> {
+    const answering = this.statements.answering;
+    const copy = {
+      statement: answering && { text: answering.text, command: answering.protocol === 'simple' ? answering.command : 0 },
+      columnCount: copyOutResponse.readInt16BE(HEADER + 1),
+    };
+    try {
+      this.copyPlan = await planCopyOut(copy, {
+        masking: this.masking,
+        reader: this.options.statements,
+        tables: this.resolver.copyTable ? (this.resolver as CopyTableResolver) : undefined,
+        onLookupError: this.options.onResolveError,
+      });
+    } catch (err) {
+      this.options.onResolveError?.(err as Error);
+      this.copyPlan = this.masking.hasColumnRules
+        ? { kind: 'refuse', message: 'airlock: COPY TO STDOUT cannot be masked by column: its statement could not be read; use SELECT to read masked tables' }
+        : { kind: 'lines' };
+    }
   }
 
   private async lookUp(oids: number[]): Promise<void> {
@@ -123,7 +176,7 @@ export class ResultRewriter {
     if (tag === TAG.ready) {
       this.dropping = false;
       this.columns = undefined;
-      this.copyOut = false;
+      this.copyOut = undefined;
       out.push(raw);
       return;
     }
@@ -137,27 +190,25 @@ export class ResultRewriter {
       case TAG.emptyQuery:
       case TAG.portalSuspended:
         this.columns = undefined;
-        this.copyOut = false;
+        this.copyOut = undefined;
         out.push(raw);
         return;
       case TAG.error:
       case TAG.notice:
-        if (tag === TAG.error) this.columns = undefined;
+        if (tag === TAG.error) {
+          this.columns = undefined;
+          this.copyOut = undefined;
+        }
         out.push(this.maskFields(raw));
         return;
       case TAG.copyOut:
-      case TAG.copyBoth: {
-        if (tag === TAG.copyBoth || raw.readInt8(HEADER) !== 0) return this.failClosed(out, 'airlock: binary COPY cannot be masked; use COPY ... TO STDOUT in text or CSV format');
-        if (this.masking.hasColumnRules) return this.failClosed(out, 'airlock: COPY TO STDOUT cannot be masked by column; use SELECT to read masked tables');
-        this.copyOut = true;
-        out.push(raw);
-        return;
-      }
+      case TAG.copyBoth:
+        return this.onCopyOut(raw, out);
       case TAG.copyData:
-        out.push(this.copyOut ? this.maskCopyData(raw) : raw);
-        return;
+        return this.onCopyData(raw, out);
       case TAG.copyDone:
-        this.copyOut = false;
+        if (this.copyOut?.kind === 'fields' && this.copyOut.rows.midRow) return this.failClosed(out, 'airlock: the COPY data ended in the middle of a row, so it cannot be masked');
+        this.copyOut = undefined;
         out.push(raw);
         return;
       default:
@@ -165,12 +216,40 @@ export class ResultRewriter {
     }
   }
 
+  private onCopyOut(raw: Buffer, out: Buffer[]): void {
+    const plan = this.copyPlan;
+    this.copyPlan = undefined;
+    if (raw[0] === TAG.copyBoth || raw.readInt8(HEADER) !== 0) {
+      return this.failClosed(out, 'airlock: binary COPY cannot be masked; use COPY ... TO STDOUT in text or CSV format');
+    }
+    if (!plan) throw new Error('CopyOutResponse without a masking plan'); // process() plans every text CopyOutResponse first
+    if (plan.kind === 'refuse') return this.failClosed(out, plan.message);
+    this.copyOut = plan.kind === 'fields' ? { kind: 'fields', rows: new CopyRowMasker(plan.format, plan.masks, this.maxMessage, plan.forceQuote) } : plan;
+    out.push(raw);
+  }
+
+  private onCopyData(raw: Buffer, out: Buffer[]): void {
+    const copy = this.copyOut;
+    if (!copy || copy.kind === 'pass') return void out.push(raw);
+    if (copy.kind === 'lines') return void out.push(this.maskCopyData(raw));
+    const body = raw.subarray(HEADER);
+    const masked = copy.rows.push(body);
+    if (!masked.ok) return this.failClosed(out, `airlock: ${masked.reason}, so the COPY cannot be masked; use SELECT to read masked tables`);
+    if (!masked.changed && masked.pieces[0] === body) return void out.push(raw);
+    const length = masked.pieces.reduce((n, p) => n + p.length, 0);
+    if (length === 0) return;
+    const header = Buffer.allocUnsafe(HEADER);
+    header[0] = TAG.copyData;
+    header.writeInt32BE(length + 4, 1);
+    out.push(Buffer.concat([header, ...masked.pieces], HEADER + length));
+  }
+
   /** Ends the current result with a 42501 error; the server's rest of it is dropped up to ReadyForQuery. */
   private failClosed(out: Buffer[], message: string): void {
     out.push(ser.errorResponse({ severity: 'ERROR', code: '42501', message }));
     this.dropping = true;
     this.columns = undefined;
-    this.copyOut = false;
+    this.copyOut = undefined;
   }
 
   private maskRow(raw: Buffer, plans: ColumnPlan[]): Buffer {

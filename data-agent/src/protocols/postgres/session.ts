@@ -129,7 +129,8 @@ export class PostgresSession {
   private rewriterFor(masking: NonNullable<SessionContext['masking']>, resolver: SessionCatalogResolver): ResultRewriter {
     return new ResultRewriter(masking, resolver, {
       maxMessageBytes: this.options.maxServerMessageBytes,
-      // Fail closed: the result's columns are then masked as if every column rule matched them.
+      statements: this.ctx.gate,
+      // Fail closed: the result's columns are then masked as if every column rule matched them (a COPY is refused).
       onResolveError: (err) => this.ctx.logger.warn('masking could not name the result columns; masking them all', { sessionId: this.ctx.sessionId, reason: err.message }),
     });
   }

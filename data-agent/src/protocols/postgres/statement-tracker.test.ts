@@ -66,6 +66,24 @@ describe('StatementTracker', () => {
     expect(t.pendingCount).toBe(0);
   });
 
+  it('says which statement, and which command of a simple Query, the server is answering', () => {
+    const { t } = tracker();
+    expect(t.answering).toBeUndefined();
+    t.onClient({ type: 'Query', sql: 'select 1; copy t to stdout' });
+    t.onClient({ type: 'Parse', name: 's', sql: 'copy u to stdout', paramTypes: [] });
+    t.onClient({ type: 'Bind', portal: '', statement: 's', paramCount: 0 });
+    t.onClient({ type: 'Execute', portal: '', maxRows: 0 });
+    t.onClient({ type: 'Sync' });
+    expect(t.answering).toEqual({ text: 'select 1; copy t to stdout', protocol: 'simple', command: 0 });
+    t.onServer(cc('SELECT 1', 1));
+    expect(t.answering).toEqual({ text: 'select 1; copy t to stdout', protocol: 'simple', command: 1 });
+    t.onServer(cc('COPY 2', 2));
+    t.onServer(z);
+    expect(t.answering).toEqual({ text: 'copy u to stdout', protocol: 'extended', command: 0 });
+    t.onServer(cc('COPY 2', 2));
+    expect(t.answering).toBeUndefined(); // only the Sync is left
+  });
+
   it('records statements still running when the session ends', () => {
     const { t, records } = tracker();
     t.onClient({ type: 'Query', sql: 'select pg_sleep(10)' });

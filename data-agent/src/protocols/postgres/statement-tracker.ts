@@ -26,6 +26,8 @@ interface PendingStatement {
   errorSqlstate: string;
   errorMessage: string;
   reviewId?: number;
+  /** Commands of a simple Query that have completed so far (the next result is the next command's). */
+  completed: number;
 }
 
 type Pending = PendingStatement | { kind: 'sync' };
@@ -49,6 +51,15 @@ export class StatementTracker {
   /** Statements sent and not yet answered. */
   get pendingCount(): number {
     return this.queue.filter((p) => p.kind === 'statement').length;
+  }
+
+  /**
+   * The statement the server is answering now: its text and, for a simple Query holding several
+   * commands, which of them (0-based). Undefined when no statement is waiting for its result.
+   */
+  get answering(): { text: string; protocol: StatementProtocol; command: number } | undefined {
+    const head = this.queue[0];
+    return head?.kind === 'statement' ? { text: head.text, protocol: head.protocol, command: head.completed } : undefined;
   }
 
   /** Call for each client message as it is forwarded upstream. */
@@ -126,13 +137,14 @@ export class StatementTracker {
     return {
       ...(reviewId ? { reviewId } : {}),
       kind: 'statement', protocol, text, startedAt: this.clock.now(), startNs: this.clock.monotonicNs(),
-      commandTag: '', errorSqlstate: '', errorMessage: '',
+      commandTag: '', errorSqlstate: '', errorMessage: '', completed: 0,
     };
   }
 
   /** A simple Query may hold several commands: it stays open until ReadyForQuery, summing row counts. */
   private complete(head: PendingStatement, tag: string, rows: number | undefined): void {
     if (head.protocol === 'simple') {
+      head.completed++;
       head.commandTag = tag || head.commandTag;
       if (rows !== undefined) head.rows = (head.rows ?? 0) + rows;
       return;
