@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ResumableStream, ResumeError } from './resumable-stream.js';
 
@@ -78,6 +78,30 @@ describe('ResumableStream', () => {
     expect(atB.bytes().equals(payloadA)).toBe(true);
     expect(atA.bytes().equals(payloadB)).toBe(true);
     expect(detached.filter((d) => d === 'a').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps at most one drain listener on a full sink while acknowledgements free the window', async () => {
+    // The peer gets every byte at once (so it acknowledges), but the sink reports itself full until a
+    // timer lets it drain: acknowledgements keep freeing the window while the sink stays full.
+    const aToB = new PassThrough();
+    const bToA = new PassThrough();
+    const held: (() => void)[] = [];
+    const sink = new Writable({ highWaterMark: 16, write(chunk: Buffer, _encoding, done) { aToB.write(chunk); held.push(done); } });
+    const release = setInterval(() => held.splice(0).forEach((done) => done()), 20);
+    const a = new ResumableStream({ source: bToA, sink });
+    const b = new ResumableStream({ source: aToB, sink: bToA });
+    const atB = collect(b);
+    const payload = randomBytes(512 * 1024);
+    let maxListeners = 0;
+    for (let offset = 0; offset < payload.length; offset += 8 * 1024) {
+      if (!a.write(payload.subarray(offset, offset + 8 * 1024))) await new Promise((r) => a.once('drain', r));
+      maxListeners = Math.max(maxListeners, sink.listenerCount('drain'));
+    }
+    a.end();
+    await atB.ended;
+    clearInterval(release);
+    expect(atB.bytes().equals(payload)).toBe(true);
+    expect(maxListeners).toBeLessThanOrEqual(1);
   });
 
   it('refuses a resume from an offset it can no longer serve', async () => {

@@ -51,7 +51,7 @@ export class ResumableStream extends Duplex {
   private closeSent = false;
   private closePending: { error?: { code: number; message: string } } | undefined;
   private readableEndPushed = false;
-  private waitingForRoom: (() => void) | undefined;
+  private waitingForRoom: ((why: 'ack' | 'attach') => void) | undefined;
 
   constructor(transport: Transport, private readonly options: ResumableStreamOptions = {}) {
     super({ allowHalfOpen: true, readableHighWaterMark: 256 * 1024, writableHighWaterMark: 64 * 1024 });
@@ -100,7 +100,7 @@ export class ResumableStream extends Duplex {
     this.resend();
     if (this.closePending) this.sendClose(this.closePending.error);
     queueMicrotask(() => this.drainDecoder());
-    this.waitingForRoom?.();
+    this.waitingForRoom?.('attach');
   }
 
   /** Sends a close carrying an error, then ends the call. Safe to call more than once. */
@@ -133,22 +133,30 @@ export class ResumableStream extends Duplex {
     callback(error);
   }
 
-  /** Calls back once the transport drained and unacknowledged bytes fit the window. */
+  /**
+   * Calls back once the transport drained and unacknowledged bytes fit the window. The two are
+   * separate conditions: an acknowledgement frees the window but does not drain the sink, and the
+   * one 'drain' listener is removed as soon as this write is done with it.
+   */
   private whenRoom(flushed: boolean, callback: () => void): void {
-    const check = () => {
-      if (this.destroyed) return callback();
-      // Detached, writes are kept for the resume as long as they fit the window.
-      if (this.replayBytes <= MAX_UNACKED_BYTES && (flushed || !this.transport)) {
+    const sink = flushed ? undefined : this.transport?.sink;
+    let drained = sink === undefined;
+    const onDrain = () => {
+      drained = true;
+      check('drain');
+    };
+    const check = (why: 'write' | 'drain' | 'ack' | 'attach') => {
+      // A new transport (resume) starts empty; without one, writes are kept for the resume.
+      if (why === 'attach' || !this.transport) drained = true;
+      if (this.destroyed || (drained && this.replayBytes <= MAX_UNACKED_BYTES)) {
+        sink?.off('drain', onDrain);
         this.waitingForRoom = undefined;
         return callback();
       }
-      this.waitingForRoom = () => {
-        flushed = true;
-        check();
-      };
-      if (!flushed && this.transport) this.transport.sink.once('drain', () => this.waitingForRoom?.());
+      this.waitingForRoom = check;
     };
-    check();
+    sink?.once('drain', onDrain);
+    check('write');
   }
 
   private sendData(chunk: Buffer): boolean {
@@ -185,7 +193,7 @@ export class ResumableStream extends Duplex {
       }
     }
     this.ackedByPeer = upTo;
-    if (this.replayBytes <= MAX_UNACKED_BYTES) this.waitingForRoom?.();
+    if (this.replayBytes <= MAX_UNACKED_BYTES) this.waitingForRoom?.('ack');
   }
 
   private sendClose(error: { code: number; message: string } | undefined): void {
