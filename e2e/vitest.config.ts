@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// End-to-end tests start real processes and talk to the machine's services: one file at a time, generous limits.
+// End-to-end tests start real processes and talk to the machine's services. Each file has its own stack
+// (free ports, its own store database, temp dirs), so two files run at a time; generous limits.
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
@@ -8,7 +9,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
-    fileParallelism: false,
+    fileParallelism: true,
+    maxWorkers: 2,
     setupFiles: ['./support/stop-processes.ts'],
   },
 });

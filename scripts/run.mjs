@@ -353,39 +353,61 @@ function countResults(file) {
   };
 }
 
+/**
+ * Runs one package's vitest with its output in `log`; resolves to its summary row and counts. Package
+ * suites are independent (own ports, databases and temp dirs), so the unit suites run side by side.
+ */
+function runPackageTests({ dir, passWithNoTests }, outDir) {
+  const pj = readJson(join(ROOT, dir, 'package.json'));
+  if (!pj) return Promise.resolve({ row: `  ${dir}: no package.json, skipped` });
+  const hasVitest = existsSync(join(ROOT, dir, 'node_modules', '.bin', 'vitest'));
+  if (!hasVitest || !pj.scripts?.test) {
+    return Promise.resolve(passWithNoTests ? { row: `  ${dir}: no vitest, skipped` } : { row: `  ${dir}: FAILED (no vitest or no test script)`, failed: 1 });
+  }
+  const base = join(outDir, dir.replace(/\W+/g, '_'));
+  const out = `${base}.json`;
+  const args = ['--filter', pj.name ?? `./${dir}`, 'exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`];
+  if (passWithNoTests) args.push('--passWithNoTests');
+  const [cmd, ...pre] = pnpm();
+  const started = Date.now();
+  const log = [];
+  return new Promise((resolveRun) => {
+    const child = spawn(cmd, [...pre, ...args], { cwd: ROOT, env: { ...process.env, npm_config_update_notifier: 'false', FORCE_COLOR: '0' } });
+    child.stdout.on('data', (d) => log.push(d));
+    child.stderr.on('data', (d) => log.push(d));
+    child.on('error', (e) => log.push(Buffer.from(`could not run ${cmd}: ${e.message}\n`)));
+    child.on('close', (status) => {
+      const code = status ?? 1;
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      // Each package's output in one piece, as it finishes, so parallel runs do not interleave.
+      console.log(`\n[airlock] ===== ${dir}: vitest run (${secs} s) =====`);
+      process.stdout.write(Buffer.concat(log));
+      const c = countResults(out);
+      if (!c) return resolveRun({ row: `  ${dir}: FAILED (vitest exited ${code}, no results) ${secs} s`, failed: 1 });
+      // Non-zero exit with nothing counted as failed (e.g. no tests found in e2e, unhandled error): one failure.
+      if (code !== 0 && c.failed === 0) c.failed = 1;
+      const what = c.files === 0 ? (code === 0 ? 'no test files' : 'FAILED: no test files (this package must have tests)') : `${c.passed} passed, ${c.failed} failed${c.skipped ? `, ${c.skipped} skipped` : ''}`;
+      resolveRun({ row: `  ${dir}: ${what}${code !== 0 ? ` (vitest exit ${code})` : ''}, ${secs} s`, passed: c.passed, failed: c.failed, skipped: c.skipped });
+    });
+  });
+}
+
 async function test(buildOk) {
   const outDir = mkdtempSync(join(tmpdir(), 'airlock-test-'));
   const rows = [];
   let passed = 0, failed = buildOk ? 0 : 1, skipped = 0;
+  const add = (r) => {
+    rows.push(r.row);
+    passed += r.passed ?? 0; failed += r.failed ?? 0; skipped += r.skipped ?? 0;
+  };
   try {
-    for (const { dir, passWithNoTests } of testPlan()) {
-      const pj = readJson(join(ROOT, dir, 'package.json'));
-      if (!pj) { rows.push(`  ${dir}: no package.json, skipped`); continue; }
-      const hasVitest = existsSync(join(ROOT, dir, 'node_modules', '.bin', 'vitest'));
-      if (!hasVitest || !pj.scripts?.test) {
-        if (!passWithNoTests) { failed++; rows.push(`  ${dir}: FAILED (no vitest or no test script)`); }
-        else rows.push(`  ${dir}: no vitest, skipped`);
-        continue;
-      }
-      const out = join(outDir, `${dir.replace(/\W+/g, '_')}.json`);
-      const args = ['--filter', pj.name ?? `./${dir}`, 'exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`];
-      if (passWithNoTests) args.push('--passWithNoTests');
-      console.log(`\n[airlock] ===== ${dir}: vitest run =====`);
-      const started = Date.now();
-      const code = runPnpm(args);
-      const secs = ((Date.now() - started) / 1000).toFixed(1);
-      const c = countResults(out);
-      if (!c) {
-        failed++;
-        rows.push(`  ${dir}: FAILED (vitest exited ${code}, no results) ${secs} s`);
-        continue;
-      }
-      // Non-zero exit with nothing counted as failed (e.g. no tests found in e2e, unhandled error): one failure.
-      if (code !== 0 && c.failed === 0) c.failed = 1;
-      passed += c.passed; failed += c.failed; skipped += c.skipped;
-      const what = c.files === 0 ? (code === 0 ? 'no test files' : 'FAILED: no test files (this package must have tests)') : `${c.passed} passed, ${c.failed} failed${c.skipped ? `, ${c.skipped} skipped` : ''}`;
-      rows.push(`  ${dir}: ${what}${code !== 0 ? ` (vitest exit ${code})` : ''}, ${secs} s`);
-    }
+    const plan = testPlan();
+    const units = plan.filter((p) => p.dir !== 'e2e');
+    const serial = process.env.AIRLOCK_TEST_SERIAL === '1';
+    console.log(`\n[airlock] unit tests of ${units.map((u) => u.dir).join(', ')} ${serial ? 'one after another' : 'side by side'} (AIRLOCK_TEST_SERIAL=1 for one at a time)`);
+    if (serial) for (const u of units) add(await runPackageTests(u, outDir));
+    else (await Promise.all(units.map((u) => runPackageTests(u, outDir)))).forEach(add);
+    for (const e of plan.filter((p) => p.dir === 'e2e')) add(await runPackageTests(e, outDir));
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
