@@ -54,6 +54,19 @@ describe('service accounts', () => {
     expect(account.lastUsedAt).toBe(clock.now().toISOString());
   });
 
+  it('writes key use to the audit log: the first use, then at most once per 10 minutes', async () => {
+    const used = async () => (await admin()('GET', '/v1/audit?kind=serviceaccount.key_used')).body.events as { actor: string; details: { keyPrefix: string } }[];
+    const before = (await used()).length;
+    await apiClient(cp.url, key)('GET', '/v1/whoami');
+    expect((await used()).length).toBe(before); // used a moment ago, in the test above
+    clock.advance(10 * 60_000);
+    await apiClient(cp.url, key)('GET', '/v1/whoami');
+    const events = await used();
+    expect(events.length).toBe(before + 1);
+    expect(events[0]).toMatchObject({ actor: 'serviceaccount:nightly-ci' });
+    expect(JSON.stringify(events)).not.toContain(key);
+  });
+
   it('refuses duplicates and bad input with readable errors', async () => {
     expect(await admin()('POST', '/v1/service-accounts', { name: 'nightly-ci' })).toMatchObject({
       status: 409,

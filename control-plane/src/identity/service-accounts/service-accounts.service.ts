@@ -39,6 +39,9 @@ export function isServiceAccountKey(token: string): boolean {
 }
 
 /** Service accounts for CI jobs and AI agents: API keys shown once, stored hashed, optionally expiring. */
+/** How often the use of one service-account key is written to the audit log, at most. */
+export const KEY_USE_AUDIT_MS = 10 * 60_000;
+
 @Injectable()
 export class ServiceAccountsService {
   constructor(
@@ -121,6 +124,16 @@ export class ServiceAccountsService {
       throw new AuthenticationRefusedError(`the API key of service account "${account.name}" expired at ${account.expiresAt.toISOString()}`, 'expired', 'service-account-key');
     }
     await this.accounts.markUsed(account.id, now);
+    // Key use in the audit log: the first use, then at most one event per KEY_USE_AUDIT_MS, so a busy
+    // CI job leaves a trail without an event per request (lastUsedAt, kept in the database, is the clock).
+    if (!account.lastUsedAt || now.getTime() - account.lastUsedAt.getTime() >= KEY_USE_AUDIT_MS) {
+      await this.audit.record({
+        actor: `serviceaccount:${account.name}`,
+        kind: 'serviceaccount.key_used',
+        target: `serviceaccount/${account.name}`,
+        details: { keyPrefix: account.keyPrefix, previousUse: account.lastUsedAt?.toISOString() ?? null },
+      });
+    }
     return {
       subject: `serviceaccount:${account.name}`,
       role: account.role,

@@ -338,18 +338,27 @@ function finish(down: ServerChannel, exit: Exit | undefined, message?: string): 
 }
 
 /** Resolves once the target has printed something and then been quiet for a moment (at most `maxMs`). */
-function outputSettles(up: ClientChannel, quietMs = 50, maxMs = 1_000): Promise<void> {
+/**
+ * Resolves once the target has reacted to the clearing keys (Ctrl-E, Ctrl-U, Ctrl-C): its output went
+ * to a new line (the shell's answer to Ctrl-C) and then stayed quiet for `quietMs`; at most `maxMs`.
+ * Keys typed before that would reach a shell that is still handling the interrupt and be discarded
+ * with its typeahead, so they wait. Under load the redraw from Ctrl-E/Ctrl-U comes well before the
+ * new line, which is why quiet alone is not enough.
+ */
+function outputSettles(up: ClientChannel, quietMs = 50, maxMs = 2_000): Promise<void> {
   return new Promise((resolve) => {
     let quiet: NodeJS.Timeout | undefined;
+    let newLine = false;
     const done = () => {
       clearTimeout(quiet);
       clearTimeout(cap);
       up.off('data', onData);
       resolve();
     };
-    const onData = () => {
+    const onData = (chunk: Buffer) => {
+      newLine ||= chunk.includes(0x0a);
       clearTimeout(quiet);
-      quiet = setTimeout(done, quietMs);
+      if (newLine) quiet = setTimeout(done, quietMs);
     };
     const cap = setTimeout(done, maxMs);
     up.on('data', onData);
