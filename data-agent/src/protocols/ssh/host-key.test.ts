@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fingerprintMatches, hostKeyPath, loadOrCreateHostKey } from './host-key.js';
+import { fingerprintMatches, fromPrivateKey, generateHostKey, hostKeyPath, loadOrCreateHostKey } from './host-key.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -35,5 +35,14 @@ describe('the agent SSH host key', () => {
     expect(fingerprintMatches(key.fingerprint, blob)).toBe(true);
     expect(fingerprintMatches(key.fingerprint.replace('SHA256:', ''), blob)).toBe(true);
     expect(fingerprintMatches('SHA256:AAAA', blob)).toBe(false);
+  });
+});
+
+describe('generateHostKey, many times', () => {
+  it('only ever returns keys that read back (ssh2 writes an unreadable one about once in 250)', () => {
+    for (let i = 0; i < 1000; i++) {
+      const key = generateHostKey();
+      expect(fromPrivateKey(key.privateKey).fingerprint).toBe(key.fingerprint);
+    }
   });
 });

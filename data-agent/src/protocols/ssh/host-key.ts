@@ -21,9 +21,20 @@ export function hostKeyPath(stateDir: string): string {
   return join(stateDir, 'ssh_host_ed25519_key');
 }
 
+/**
+ * ssh2's generator writes an OpenSSH key that its own parser refuses about once in 250 keys ("Malformed
+ * OpenSSH private key", measured: 13 of 3000 here); such a key would stop the agent at start, so a key
+ * is only kept once it reads back.
+ */
 export function generateHostKey(): SshHostKey {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
-  return fromPrivateKey(pair.private);
+  for (let attempt = 1; ; attempt++) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519');
+    try {
+      return fromPrivateKey(pair.private);
+    } catch (error) {
+      if (attempt >= 20) throw error;
+    }
+  }
 }
 
 /** Reads the persisted key, or generates and stores one (mode 0600) on first use. */
