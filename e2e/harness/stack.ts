@@ -58,11 +58,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const work = mkdtempSync(join(tmpdir(), 'airlock-e2e-'));
   const home = join(work, 'cli-home');
   const store = await createTestDatabase('airlock_e2e_cp');
-  const port = await freePort();
+  let port = await freePort();
   const certificates = options.tls ? createTestCertificates() : undefined;
-  const url = `${certificates ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const scheme = certificates ? 'https' : 'http';
+  let url = `${scheme}://127.0.0.1:${port}`;
   const token = `alk_admin_e2e_${randomBytes(16).toString('hex')}`;
-  const cpEnv = {
+  const cpEnv = () => ({
     DATABASE_URL: store.url,
     AIRLOCK_HOST: '127.0.0.1',
     AIRLOCK_PORT: String(port),
@@ -70,11 +71,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     AIRLOCK_BOOTSTRAP_TOKEN: token,
     ...(certificates ? { AIRLOCK_TLS_CERT: certificates.certFile, AIRLOCK_TLS_KEY: certificates.keyFile } : { AIRLOCK_INSECURE_PLAINTEXT: '1' }),
     ...options.controlPlaneEnv,
-  };
+  });
   const caArgs = certificates ? ['--ca-file', certificates.caFile] : [];
-  const startControlPlane = () =>
-    startProcess('control-plane', process.execPath, [CONTROL_PLANE_BIN], { env: cpEnv, readyPattern: /control plane listening/, timeoutMs: 60_000 });
-  let controlPlane = await startControlPlane();
+  /**
+   * A port found free can be taken before the control plane binds it (with two e2e files at a time,
+   * by another file's outbound connection): the first start then takes another port; a restart, which
+   * must keep its URL, waits and tries the same one again.
+   */
+  const startControlPlane = async (keepPort: boolean): Promise<ProcessHandle> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startProcess('control-plane', process.execPath, [CONTROL_PLANE_BIN], { env: cpEnv(), readyPattern: /control plane listening/, timeoutMs: 60_000 });
+      } catch (error) {
+        if (attempt >= 5 || !/EADDRINUSE/.test(String(error))) throw error;
+        if (keepPort) await new Promise((r) => setTimeout(r, 1_000));
+        else {
+          port = await freePort();
+          url = `${scheme}://127.0.0.1:${port}`;
+        }
+      }
+    }
+  };
+  let controlPlane = await startControlPlane(false);
   const agents: AgentProcess[] = [];
   const connects: ProcessHandle[] = [];
   let policies = 0;
@@ -141,7 +159,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     async restartControlPlane(signal: NodeJS.Signals = 'SIGTERM') {
       await controlPlane.stop(signal);
-      controlPlane = await startControlPlane();
+      controlPlane = await startControlPlane(true);
     },
     async stop() {
       for (const connect of connects) await connect.stop().catch(() => undefined);

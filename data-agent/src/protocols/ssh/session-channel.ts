@@ -177,10 +177,7 @@ export class SessionChannel {
    */
   private bridge(down: ServerChannel, up: ClientChannel, interactive: { command?: string } | undefined, maskable = false): Promise<Exit | undefined> {
     this.upstreamChannel = up;
-    let exit: Exit | undefined;
-    up.on('exit', (code: number | null, signal?: string, coreDumped?: boolean, description?: string) => {
-      exit = code !== null && code !== undefined ? { code } : { signal: signal ?? 'KILL', coreDumped: Boolean(coreDumped), description: description ?? '' };
-    });
+    watchExit(up); // already watched when it came through open(); channels opened elsewhere start here
     // With masking rules in the session's policy, an exec's output is masked as text (never a subsystem's: sftp is binary).
     const masking = maskable ? this.deps.ctx.masking : undefined;
     const maskers: OutputMasker[] = [];
@@ -205,11 +202,15 @@ export class SessionChannel {
     return new Promise((resolve) => {
       up.once('close', () => {
         this.upstreamChannel = undefined;
-        // Masked output may still be in the maskers: it reaches the client before the exit status.
-        void Promise.all(maskers.map((m) => streamFinished(m).catch(() => undefined))).then(() => {
+        const exit = exits.get(up);
+        const end = () => {
           finish(down, exit);
           resolve(exit);
-        });
+        };
+        // Without masking, at once (in this very event, as the exit status must beat the channel's close);
+        // masked output may still be in the maskers, and it reaches the client before the exit status.
+        if (maskers.length === 0) return end();
+        void Promise.all(maskers.map((m) => streamFinished(m).catch(() => undefined))).then(end);
       });
     });
   }
@@ -280,7 +281,10 @@ export class SessionChannel {
     opener: (agent: { agentForward?: true }, cb: (err: Error | undefined, channel: ClientChannel) => void) => void,
   ): Promise<ClientChannel | undefined> {
     if (!this.agentRequested) return open(down, (cb) => opener({}, cb));
-    const refused = await new Promise<ClientChannel | Error>((resolve) => opener({ agentForward: true }, (err, channel) => resolve(err ?? channel)));
+    const refused = await new Promise<ClientChannel | Error>((resolve) => opener({ agentForward: true }, (err, channel) => {
+      if (!err) watchExit(channel);
+      resolve(err ?? channel);
+    }));
     if (!(refused instanceof Error)) return refused;
     if (!/agent forwarding/i.test(refused.message)) return channelRefused(down, refused);
     down.stderr.write(`airlock: the target refused agent forwarding; going on without it${this.eol}`);
@@ -314,7 +318,28 @@ interface Refusal {
 /** Opens a channel to the target; on failure tells the client and ends its channel. */
 function open(down: ServerChannel, opener: (cb: (err: Error | undefined, channel: ClientChannel) => void) => void): Promise<ClientChannel | undefined> {
   return new Promise((resolve) => {
-    opener((err, channel) => resolve(err ? channelRefused(down, err) : channel));
+    opener((err, channel) => {
+      if (!err) watchExit(channel);
+      resolve(err ? channelRefused(down, err) : channel);
+    });
+  });
+}
+
+/** Exit statuses seen before bridge() listened. */
+const exits = new WeakMap<ClientChannel, Exit>();
+
+/**
+ * Listens for the target's exit status from the moment the channel exists: a fast command's status can
+ * arrive in the same read as the channel's confirmation, before the code awaiting the channel runs, and
+ * a status nobody heard makes the client's ssh exit 255.
+ */
+const watched = new WeakSet<ClientChannel>();
+
+function watchExit(up: ClientChannel): void {
+  if (watched.has(up)) return;
+  watched.add(up);
+  up.once('exit', (code: number | null, signal?: string, coreDumped?: boolean, description?: string) => {
+    exits.set(up, code !== null && code !== undefined ? { code } : { signal: signal ?? 'KILL', coreDumped: Boolean(coreDumped), description: description ?? '' });
   });
 }
 
@@ -337,7 +362,6 @@ function finish(down: ServerChannel, exit: Exit | undefined, message?: string): 
   });
 }
 
-/** Resolves once the target has printed something and then been quiet for a moment (at most `maxMs`). */
 /**
  * Resolves once the target has reacted to the clearing keys (Ctrl-E, Ctrl-U, Ctrl-C): its output went
  * to a new line (the shell's answer to Ctrl-C) and then stayed quiet for `quietMs`; at most `maxMs`.
