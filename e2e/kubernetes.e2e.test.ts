@@ -6,24 +6,19 @@
  * checking the token) that answers the paths kubectl uses — see
  * data-agent/src/protocols/kubernetes/test-support/api-server.ts.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestPki, type TestPki } from '../data-agent/src/protocols/http/test-support/tls.js';
+import { HAS_KUBECTL, KUBECTL_EXEC_OVER_WEBSOCKET } from '../data-agent/src/protocols/kubernetes/test-support/kubectl.js';
 import { startStandInApiServer, type StandInApiServer } from '../data-agent/src/protocols/kubernetes/test-support/api-server.js';
 import { freePort, runCli, runCommand, spawnCli, startProcess } from './support/index.js';
 import { startStack, type Stack } from './harness/stack.js';
 
-const HAS_KUBECTL = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
-/**
- * kubectl from 1.30 streams exec over WebSocket, which the stand-in serves; older ones (Debian's is 1.20)
- * speak SPDY, which the stand-in does not: with those the exec test checks that the upgrade was held,
- * approved and reached the API server with the agent's token, and that kubectl shows the stand-in's answer.
- */
-const KUBECTL_MINOR = HAS_KUBECTL ? Number(/"minor":\s*"(\d+)/.exec(spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? 0) : 0;
-const EXEC_OVER_WEBSOCKET = KUBECTL_MINOR >= 30;
+// With kubectl < 1.30 (SPDY exec, which the stand-in does not serve) the exec test checks that the upgrade
+// was held, approved and reached the API server with the agent's token, and that kubectl shows the stand-in's answer.
+const EXEC_OVER_WEBSOCKET = KUBECTL_EXEC_OVER_WEBSOCKET;
 const K8S_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.airlock-e2e-service-account-token';
 
 const POLICY = `apiVersion: airlock/v1

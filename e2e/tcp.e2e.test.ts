@@ -59,12 +59,6 @@ async function grant(connection: string): Promise<void> {
   expect((await request.exited).code).toBe(0);
 }
 
-async function connectAs(home: string, connection: string) {
-  const handle = await spawnCli(['connect', connection, '--port', String(await freePort()), '--json'], { home, readyPattern: /"port"/, name: `connect-${connection}` });
-  const line = handle.stdout.split('\n').find((l) => l.includes('"port"'))!;
-  return { port: (JSON.parse(line) as { port: number }).port, handle };
-}
-
 beforeAll(async () => {
   stack = await startStack();
   await stack.startAgent('tcp-agent', {});
@@ -82,7 +76,7 @@ afterAll(async () => stack?.stop());
 
 describe('TCP relay', () => {
   it('refuses a connection without an approved grant, naming the command that asks for one', async () => {
-    const { port, handle } = await connectAs(homes.alice, 'cache');
+    const { port, process: handle } = await stack.connect('cache', homes.alice);
     const ping = await runCommand('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'ping'], { timeoutMs: 30_000 });
     expect(ping.stdout).not.toContain('PONG');
     await expect.poll(() => handle.stderr, { timeout: 10_000 }).toContain('connection "cache" needs approved access: airlock request cache');
@@ -91,7 +85,7 @@ describe('TCP relay', () => {
 
   it.skipIf(!redisReady)('relays redis-cli to the real Redis once access is granted', async () => {
     await grant('cache');
-    const { port, handle } = await connectAs(homes.alice, 'cache');
+    const { port, process: handle } = await stack.connect('cache', homes.alice);
     const key = `airlock-e2e-${process.pid}`;
     const set = await runCommand('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'set', key, 'through the airlock'], { timeoutMs: 30_000 });
     expect(set.stdout.trim()).toBe('OK');
@@ -113,7 +107,7 @@ describe('TCP relay', () => {
 
   it.skipIf(!mariaReady)('relays the mariadb client to the real MariaDB once access is granted', async () => {
     await grant('maria');
-    const { port, handle } = await connectAs(homes.alice, 'maria');
+    const { port, process: handle } = await stack.connect('maria', homes.alice);
     const result = await runCommand('mariadb', ['-h', '127.0.0.1', '-P', String(port), '-u', 'root', '--skip-ssl', '-N', '-e', 'select 40 + 2, version()'], { timeoutMs: 30_000 });
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^42\t.*MariaDB/m);
@@ -122,7 +116,7 @@ describe('TCP relay', () => {
 
   it('reports a target that is down as unreachable, and keeps serving', async () => {
     await grant('nothing-there');
-    const { port, handle } = await connectAs(homes.alice, 'nothing-there');
+    const { port, process: handle } = await stack.connect('nothing-there', homes.alice);
     const socket = net.connect({ host: '127.0.0.1', port });
     socket.on('error', () => undefined);
     await new Promise((resolve) => socket.on('close', resolve));

@@ -40,7 +40,8 @@ export interface Stack {
    * addressed to a group needs `role: 'reviewer'` (default `user`).
    */
   userHome(name: string, groups: string[], role?: 'admin' | 'reviewer' | 'user' | 'auditor'): Promise<string>;
-  connect(connection: string): Promise<{ port: number; process: ProcessHandle }>;
+  /** `airlock connect` as the admin, or as the user whose AIRLOCK_HOME is `userHome`. */
+  connect(connection: string, userHome?: string): Promise<{ port: number; process: ProcessHandle }>;
   /** SIGKILL: a crash, nothing flushed. */
   restartControlPlane(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
@@ -146,9 +147,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (login.code !== 0) throw new Error(`login as ${name} failed: ${login.stderr}`);
       return userHome;
     },
-    async connect(connection) {
+    async connect(connection, userHome = home) {
       const handle = await spawnCli(['connect', connection, '--port', String(await freePort()), '--json'], {
-        home,
+        home: userHome,
         readyPattern: /"port"/,
         timeoutMs: 30_000,
         name: `connect-${connection}`,

@@ -79,10 +79,15 @@ export class AuditRepository implements ChainLookup {
   }
 
   /** Oldest first, in pages of `pageSize` held one at a time: for export and verification. */
+  /** Up to `limit` events after `afterId`, oldest first (the audit log read in order, as sinks deliver it). */
+  pageAfter(afterId: string, limit: number, filter: AuditFilter = {}): Promise<AuditEventEntity[]> {
+    return this.filtered(filter).andWhere('e.id > :afterId', { afterId }).orderBy('e.id', 'ASC').limit(limit).getMany();
+  }
+
   async *inIdOrder(filter: AuditFilter, pageSize: number): AsyncGenerator<AuditEventEntity[]> {
     let afterId = '0';
     for (;;) {
-      const page = await this.filtered(filter).andWhere('e.id > :afterId', { afterId }).orderBy('e.id', 'ASC').limit(pageSize).getMany();
+      const page = await this.pageAfter(afterId, pageSize, filter);
       if (page.length === 0) return;
       yield page;
       afterId = page[page.length - 1].id;

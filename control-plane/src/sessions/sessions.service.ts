@@ -182,8 +182,7 @@ export class SessionsService implements OnApplicationBootstrap {
 
   /** With `subject`, someone else's session is reported as not existing. */
   async getWithStatements(sessionId: string, subject?: string): Promise<SessionWithStatements> {
-    const session = await this.get(sessionId);
-    if (subject !== undefined && session.subject !== subject) throw sessionNotFound(sessionId);
+    const session = await this.getVisible(sessionId, subject);
     return { session, statements: await this.sessions.eventsInOrder(sessionId) };
   }
 
@@ -193,8 +192,7 @@ export class SessionsService implements OnApplicationBootstrap {
    * in this answer or the pages after it. With `subject`, someone else's session does not exist.
    */
   async statementsAfter(sessionId: string, after: number, options: { limit?: number; subject?: string } = {}): Promise<SessionStatementsPage> {
-    const session = await this.get(sessionId);
-    if (options.subject !== undefined && session.subject !== options.subject) throw sessionNotFound(sessionId);
+    const session = await this.getVisible(sessionId, options.subject);
     const limit = Math.min(options.limit ?? MAX_STATEMENTS_PAGE, MAX_STATEMENTS_PAGE);
     const page = await this.sessions.eventsAfter(sessionId, after, limit + 1);
     return { session, statements: page.slice(0, limit), more: page.length > limit };

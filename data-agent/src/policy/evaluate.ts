@@ -18,6 +18,7 @@
  *  - PREPARE runs nothing and is judged at EXECUTE, but preparing a statement the policy denies is
  *    refused at once.
  */
+import { namesRequestCriteria } from './request-evaluate.js';
 import { KNOWN_SAFE_FUNCTIONS } from './sql/catalogue.js';
 import { compileTableGlob, matchesForAllow, matchesForRestrict, type TableGlob } from './table-glob.js';
 import {
@@ -43,7 +44,7 @@ function globsOf(rule: Rule): TableGlob[] {
 }
 
 function ruleMatches(rule: Rule, s: StatementAnalysis, ctx: EvaluationContext): boolean {
-  if (!judgesSql(rule)) return false;
+  if (namesRequestCriteria(rule)) return false; // written for SSH, HTTP or Kubernetes
   const restrictive = rule.action !== 'allow';
   if (rule.invalidPattern !== undefined) return restrictive;
   if (rule.statements.length > 0) {
@@ -60,12 +61,6 @@ function ruleMatches(rule: Rule, s: StatementAnalysis, ctx: EvaluationContext): 
   }
   if (rule.patterns.length > 0 && !rule.patterns.some((p) => p.test(s.text))) return false;
   return true;
-}
-
-/** A rule written for SSH, HTTP or Kubernetes (it names their criteria) says nothing about SQL. */
-function judgesSql(rule: Rule): boolean {
-  const k = rule.kube;
-  return rule.commands.length + rule.methods.length + rule.paths.length + k.verbs.length + k.resources.length + k.namespaces.length + k.names.length + k.subresources.length === 0;
 }
 
 /** Why the statement's effects cannot be known for this policy, or null when they can. */

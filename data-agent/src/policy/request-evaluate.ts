@@ -38,9 +38,15 @@ function anyGlob(rule: Rule, globs: string[], value: string, kind: 'path' | 'com
   return globs.some((g) => glob(rule, g, kind).test(value));
 }
 
-function hasKube(rule: Rule): boolean {
+/** Whether the rule names any Kubernetes criterion. */
+export function hasKube(rule: Rule): boolean {
   const k = rule.kube;
   return k.verbs.length + k.resources.length + k.namespaces.length + k.names.length + k.subresources.length > 0;
+}
+
+/** Whether the rule names any SSH, HTTP or Kubernetes criterion: such a rule says nothing about SQL. */
+export function namesRequestCriteria(rule: Rule): boolean {
+  return rule.commands.length > 0 || rule.methods.length > 0 || rule.paths.length > 0 || hasKube(rule);
 }
 
 /** Whether the rule speaks about this protocol at all (SQL-only rules never do). */

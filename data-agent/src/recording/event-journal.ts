@@ -6,6 +6,7 @@
  * decides: its session is stopped, or it continues and the lost events are reported as a gap.
  */
 import type { MessageInitShape } from '@bufbuild/protobuf';
+import { tunable } from '@airlock/proto';
 import type { ControlRequestSchema, SessionEventsSchema } from '@airlock/proto';
 import type { EngineLogger } from '../protocols/engine.js';
 
@@ -38,8 +39,8 @@ interface PendingBatch {
   sentAt: number | undefined;
 }
 
-const DEFAULT_MAX_BYTES = numberFromEnv('AIRLOCK_EVENT_JOURNAL_BYTES', 256 * 1024 * 1024);
-const DEFAULT_MAX_WAIT_MS = numberFromEnv('AIRLOCK_RECORDING_TIMEOUT_MS', 60_000);
+const DEFAULT_MAX_BYTES = tunable('AIRLOCK_EVENT_JOURNAL_BYTES', 256 * 1024 * 1024, 1024 * 1024, 64 * 1024 * 1024 * 1024);
+const DEFAULT_MAX_WAIT_MS = tunable('AIRLOCK_RECORDING_TIMEOUT_MS', 60_000, 1_000, 86_400_000);
 const DEFAULT_RESEND_AFTER_MS = 15_000;
 const TICK_MS = 1_000;
 
@@ -177,9 +178,4 @@ function sizeOf(events: SessionEventInit[]): number {
     if (value?.data) bytes += value.data.length;
   }
   return bytes;
-}
-
-function numberFromEnv(name: string, fallback: number): number {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
 }

@@ -30,24 +30,12 @@ export class PolicyGate implements StatementGate {
   }
 
   private requestVerdict(verdict: Verdict, request: ProtocolRequest): GateVerdict {
-    if (verdict.action === 'allow') return { action: 'allow' };
-    const reason = verdict.reasons.join('; ') || `the policy says ${verdict.action}`;
-    if (verdict.action === 'deny') return { action: 'deny', reason };
-    const policy = this.reviewingPolicy(verdict.matched.map((m) => m.policy));
-    const kinds = request.protocol === 'ssh' ? [request.interactive ? 'ssh-shell' : 'ssh-exec'] : request.protocol === 'http' ? [request.method] : [request.verb];
-    const objects = request.protocol === 'ssh' ? [] : request.protocol === 'http' ? [request.path] : [kubeObject(request)];
-    return {
-      action: 'review',
-      hold: {
-        statement: request.text,
-        kinds,
-        tables: objects,
-        policyName: policy.name,
-        policyVersion: policy.version,
-        reason,
-        fingerprint: createHash('sha256').update(`${request.protocol}\u0000${request.text}`).digest('hex'),
-      },
-    };
+    return this.gateVerdict(verdict, () => ({
+      statement: request.text,
+      kinds: request.protocol === 'ssh' ? [request.interactive ? 'ssh-shell' : 'ssh-exec'] : request.protocol === 'http' ? [request.method] : [request.verb],
+      tables: request.protocol === 'ssh' ? [] : request.protocol === 'http' ? [request.path] : [kubeObject(request)],
+      fingerprint: createHash('sha256').update(`${request.protocol}\u0000${request.text}`).digest('hex'),
+    }));
   }
 
   async judgeQuery(sql: string): Promise<GateVerdict> {
@@ -90,22 +78,21 @@ export class PolicyGate implements StatementGate {
   }
 
   private toGateVerdict({ verdict, statements }: Judgement, text: string): GateVerdict {
+    return this.gateVerdict(verdict, () => ({
+      statement: text,
+      kinds: unique(statements.flatMap((s) => [s.kind, ...s.effects])),
+      tables: unique(statements.flatMap(tablesOf)),
+      fingerprint: createHash('sha256').update(text).digest('hex'),
+    }));
+  }
+
+  /** Allow and deny as they are; a review names the reviewing policy, with what `held` says was asked. */
+  private gateVerdict(verdict: Verdict, held: () => Pick<HoldRequest, 'statement' | 'kinds' | 'tables' | 'fingerprint'>): GateVerdict {
     if (verdict.action === 'allow') return { action: 'allow' };
     const reason = verdict.reasons.join('; ') || `the policy says ${verdict.action}`;
     if (verdict.action === 'deny') return { action: 'deny', reason };
     const policy = this.reviewingPolicy(verdict.matched.map((m) => m.policy));
-    return {
-      action: 'review',
-      hold: {
-        statement: text,
-        kinds: unique(statements.flatMap((s) => [s.kind, ...s.effects])),
-        tables: unique(statements.flatMap(tablesOf)),
-        policyName: policy.name,
-        policyVersion: policy.version,
-        reason,
-        fingerprint: createHash('sha256').update(text).digest('hex'),
-      },
-    };
+    return { action: 'review', hold: { ...held(), policyName: policy.name, policyVersion: policy.version, reason } };
   }
 
   /** The policy whose review block runs the review: the first matched one that has review settings. */

@@ -5,15 +5,16 @@ import type { DataSource } from 'typeorm';
 import { CONFIG } from '../../common/config.token.js';
 import { LOGGER, type StructuredLogger } from '../../common/logger.js';
 import type { ControlPlaneConfig, WebhookConfig } from '../../config/config.js';
+import { backoffDelayMs } from '../../notifications/backoff.js';
 import { sendWebhook } from '../../notifications/webhook-sender.js';
-import { AuditEventEntity } from '../audit-event.entity.js';
+import type { AuditEventEntity } from '../audit-event.entity.js';
+import { AuditRepository } from '../audit.repository.js';
 import { toAuditEventView } from '../audit.views.js';
 
 export const AUDIT_SINK_NAME = 'webhook';
 const BATCH = 100;
 const IDLE_POLL_MS = 500;
-const RETRY_BASE_MS = 1_000;
-const RETRY_CAP_MS = 60_000;
+const RETRY = { baseMs: 1_000, capMs: 60_000 };
 const TIMEOUT_MS = 10_000;
 
 /**
@@ -32,6 +33,7 @@ export class AuditWebhookSink implements OnApplicationBootstrap, BeforeApplicati
   constructor(
     @Inject(CONFIG) config: ControlPlaneConfig,
     @InjectDataSource() private readonly db: DataSource,
+    private readonly events: AuditRepository,
     @Inject(LOGGER) private readonly logger: StructuredLogger,
   ) {
     this.webhook = config.auditWebhook;
@@ -74,7 +76,7 @@ export class AuditWebhookSink implements OnApplicationBootstrap, BeforeApplicati
         failures = 0;
       } catch (error) {
         failures++;
-        const delay = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.min(failures - 1, 10));
+        const delay = backoffDelayMs(failures, RETRY);
         this.logger.warn('audit webhook delivery failed; retrying the same events', { attempt: failures, retryInMs: delay, error: (error as Error).message });
         await this.sleep(delay);
       }
@@ -82,8 +84,7 @@ export class AuditWebhookSink implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private async undelivered(): Promise<AuditEventEntity[]> {
-    const through = await this.deliveredThrough();
-    return this.db.getRepository(AuditEventEntity).createQueryBuilder('e').where('e.id > :through', { through }).orderBy('e.id', 'ASC').limit(BATCH).getMany();
+    return this.events.pageAfter(await this.deliveredThrough(), BATCH);
   }
 
   async deliveredThrough(): Promise<string> {

@@ -2,7 +2,7 @@
  * The Kubernetes engine against a stand-in API server (HTTPS, test CA, a token it checks): no
  * Kubernetes runs here. The real kubectl drives it when the machine has one.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +14,9 @@ import { reviewVerdict, ScriptedGate, send, startHttpAgent, type HttpAgentListen
 import { makeTestPki } from '../http/test-support/tls.js';
 import { startStandInApiServer, type StandInApiServer } from './test-support/api-server.js';
 import { KubernetesEngine } from './engine.js';
+import { HAS_KUBECTL, KUBECTL_EXEC_OVER_WEBSOCKET } from './test-support/kubectl.js';
 
 const run = promisify(execFile);
-const HAS_KUBECTL = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
-/** kubectl from 1.30 streams exec over WebSocket (served by the stand-in); older ones speak SPDY, which it does not serve. */
-const EXEC_OVER_WEBSOCKET = HAS_KUBECTL && Number(/"minor":\s*"(\d+)/.exec(spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? 0) >= 30;
 const TOKEN = 'k8s-agent-token-xyz';
 let api: StandInApiServer;
 let agent: HttpAgentListener;
@@ -108,7 +106,7 @@ describe('KubernetesEngine', () => {
     expect(denied.code).toBe(1);
     expect(denied.stderr).toContain('Error from server (Forbidden): airlock: policy k8s v1: rule 1 (deny) matches "DELETE /api/v1/namespaces/prod/pods/web-1"');
     const exec = await kubectl('exec', 'web-0', '--', 'echo', 'hello', 'from', 'exec');
-    if (EXEC_OVER_WEBSOCKET) expect(exec).toMatchObject({ code: 0, stdout: 'hello from exec\n' });
+    if (KUBECTL_EXEC_OVER_WEBSOCKET) expect(exec).toMatchObject({ code: 0, stdout: 'hello from exec\n' });
     else expect(exec.stderr).toContain('upgrade refused by the stand-in'); // SPDY: judged and proxied, refused by the stand-in
     expect(gate.judged.at(-1)).toMatchObject({ resource: 'pods', subresource: 'exec', name: 'web-0' });
   });
